@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+
+namespace Smmu.Core.PageTables;
+
+/// <summary>
+/// VMSAv8-64 stage-1 long descriptors (4 KiB granule), laid out as Linux io-pgtable-arm writes them.
+/// <code>
+/// [54] UXN | [53] PXN | [47:12] output address, or next-level table | [11] nG | [10] AF
+/// [9:8] SH | [7] AP[2] read-only | [6] AP[1] unprivileged | [4:2] AttrIndx | [1:0] type
+/// type: 0b11 table (levels 0-2) or page (level 3); 0b01 block (levels 1-2); bit 0 clear: invalid
+/// </code>
+/// </summary>
+internal static class Pte
+{
+    public const ulong Valid = 1UL << 0;
+    public const ulong TypeMask = 0b11;
+    public const ulong TypeBlock = 0b01;
+    public const ulong TypeTable = 0b11;
+    public const ulong TypePage = 0b11;
+
+    public const int AttrIndexShift = 2;
+    public const ulong AttrIndexMask = 0b111UL << AttrIndexShift;
+    /// <summary>MAIR slots as Linux programs them: 0 non-cacheable, 1 write-back cacheable, 2 device.</summary>
+    public const ulong MairIndexNonCacheable = 0;
+    public const ulong MairIndexCache = 1;
+    public const ulong MairIndexDevice = 2;
+
+    /// <summary>AP[1]: accessible unprivileged (EL0).</summary>
+    public const ulong ApUnprivileged = 1UL << 6;
+    /// <summary>AP[2]: read-only.</summary>
+    public const ulong ApReadOnly = 1UL << 7;
+    public const int ShareabilityShift = 8;
+    public const ulong ShareabilityMask = 0b11UL << ShareabilityShift;
+    public const ulong OuterShareable = 0b10UL << ShareabilityShift;
+    public const ulong InnerShareable = 0b11UL << ShareabilityShift;
+    /// <summary>AF: without it an access takes an access-flag fault (no hardware AF update).</summary>
+    public const ulong AccessFlag = 1UL << 10;
+    /// <summary>nG: the translation is ASID-specific.</summary>
+    public const ulong NotGlobal = 1UL << 11;
+    public const ulong Pxn = 1UL << 53;
+    public const ulong Uxn = 1UL << 54;
+    /// <summary>io-pgtable-arm's ARM_LPAE_PTE_XN sets both UXN and PXN for IOMMU_NOEXEC.</summary>
+    public const ulong ExecuteNever = Uxn | Pxn;
+    /// <summary>Bits [47:12]: output address or next-level table address.</summary>
+    public const ulong AddressMask = 0x0000_FFFF_FFFF_F000;
+
+    public static bool IsValid(ulong pte) => (pte & Valid) != 0;
+
+    /// <summary>A valid table descriptor (only meaningful at levels 0-2).</summary>
+    public static bool IsTable(ulong pte, int level) => level < Geometry.LastLevel && (pte & TypeMask) == TypeTable;
+
+    /// <summary>A valid block or page: the walk ends here.</summary>
+    public static bool IsLeaf(ulong pte, int level) =>
+        level == Geometry.LastLevel ? (pte & TypeMask) == TypePage : (pte & TypeMask) == TypeBlock && level >= Geometry.FirstBlockLevel;
+
+    /// <summary>The next-level table a table descriptor points at.</summary>
+    public static ulong TableAddress(ulong pte) => pte & AddressMask;
+
+    /// <summary>The output address of a leaf at <paramref name="level"/>, aligned to its size.</summary>
+    public static ulong OutputAddress(ulong pte, int level) => pte & AddressMask & ~(Geometry.LevelSize(level) - 1);
+
+    /// <summary>A table descriptor for the table at <paramref name="tablePa"/>.</summary>
+    public static ulong Table(ulong tablePa) => tablePa | TypeTable;
+
+    /// <summary>A page (level 3) or block (levels 1-2) descriptor.</summary>
+    public static ulong Leaf(ulong pa, ulong attributes, int level) =>
+        pa | attributes | (level == Geometry.LastLevel ? TypePage : TypeBlock);
+
+    /// <summary>The attribute bits of a leaf: everything but the type and the output address.</summary>
+    public static ulong LeafAttributes(ulong pte) => pte & ~(AddressMask | TypeMask);
+
+    /// <summary>io-pgtable-arm's arm_lpae_prot_to_pte for the stage-1 format.</summary>
+    public static ulong AttributesFor(SmmuProt prot)
+    {
+        ulong pte = NotGlobal | AccessFlag;
+        if ((prot & SmmuProt.Write) == 0)
+            pte |= ApReadOnly;
+        if ((prot & SmmuProt.Priv) == 0)
+            pte |= ApUnprivileged;
+        if ((prot & SmmuProt.Mmio) != 0)
+            pte |= MairIndexDevice << AttrIndexShift;
+        else if ((prot & SmmuProt.Cache) != 0)
+            pte |= MairIndexCache << AttrIndexShift;
+        pte |= (prot & SmmuProt.Cache) != 0 ? InnerShareable : OuterShareable;
+        if ((prot & SmmuProt.NoExec) != 0)
+            pte |= ExecuteNever;
+        return pte;
+    }
+
+    /// <summary>
+    /// What a leaf grants (VMSAv8-64 stage 1): AP[2:1] for data, UXN/PXN for instruction fetches, and
+    /// the architectural rule that memory writable unprivileged is never privileged-executable.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AccessRights Rights(ulong pte)
+    {
+        bool readOnly = (pte & ApReadOnly) != 0;
+        bool user = (pte & ApUnprivileged) != 0;
+        var rights = AccessRights.PrivRead;
+        if (!readOnly)
+            rights |= AccessRights.PrivWrite;
+        if ((pte & Pxn) == 0 && !(user && !readOnly))
+            rights |= AccessRights.PrivExec;
+        if (user)
+            rights |= readOnly ? AccessRights.UserRead : AccessRights.UserRead | AccessRights.UserWrite;
+        if ((pte & Uxn) == 0)
+            rights |= AccessRights.UserExec;
+        return rights;
+    }
+}
