@@ -34,21 +34,27 @@ public static class SmmuError
     public const int Range = -34;
 
     /// <summary>A short, static description of a result code.</summary>
-    public static string Describe(int code) => code switch
+    public static string Describe(int code) => System.Text.Encoding.UTF8.GetString(DescribeUtf8(code));
+
+    /// <summary>
+    /// The same description as NUL-terminated UTF-8 in the image's read-only data (C# u8 literals are
+    /// stored with a trailing NUL), so the C ABI can hand out the pointer as a static string.
+    /// </summary>
+    public static ReadOnlySpan<byte> DescribeUtf8(int code) => code switch
     {
-        Ok => "success",
-        NotPermitted => "operation not permitted",
-        NoEntry => "no such entry",
-        Internal => "internal error",
-        BadHandle => "bad or stale handle",
-        NoMemory => "out of page-table memory",
-        Fault => "translation fault",
-        Busy => "resource busy",
-        Exists => "mapping exists",
-        NoDevice => "not attached",
-        Invalid => "invalid argument",
-        NoSpace => "no free ASID or context bank",
-        Range => "address out of range",
-        _ => "unknown error",
+        Ok => "success"u8,
+        NotPermitted => "operation not permitted"u8,
+        NoEntry => "no such entry"u8,
+        Internal => "internal error"u8,
+        BadHandle => "bad or stale handle"u8,
+        NoMemory => "out of page-table memory"u8,
+        Fault => "translation fault"u8,
+        Busy => "resource busy"u8,
+        Exists => "mapping exists"u8,
+        NoDevice => "not attached"u8,
+        Invalid => "invalid argument"u8,
+        NoSpace => "no free ASID or context bank"u8,
+        Range => "address out of range"u8,
+        _ => "unknown error"u8,
     };
 }

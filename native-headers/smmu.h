@@ -1,0 +1,326 @@
+/*
+ * smmu.h - the C ABI of libsmmu.so, a software model of an ARM SMMU (v2-style context banks and
+ * stream matching) with the Linux driver half (arm-smmu.c + io-pgtable-arm.c) and Qualcomm-style
+ * dynamic domains: per-process page tables, each with its own ASID, sharing one context bank with
+ * a base domain, switched without TLB invalidation because the TLB is ASID-tagged.
+ *
+ * Conventions
+ *   - Every function returns int32_t: 0, or a negative SMMU_E* code (errno numbers), except
+ *     smmu_config_init (void), smmu_strerror (string), smmu_unmap (int64_t bytes or code),
+ *     smmu_abi_version and smmu_simd_width (plain values).
+ *   - A failed call leaves the model exactly as it was.
+ *   - Handles (smmu_t, smmu_domain_t) are integers with a kind and a generation: a freed, forged,
+ *     zero or wrong-kind handle gives SMMU_EBADF, never a crash. 0 is never a valid handle.
+ *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success.
+ *   - Structs that may grow carry their size as their first field: set it to sizeof(the struct).
+ *   - The library never hands memory to the caller to free; strings are static.
+ *   - Threading: an instance is used by one thread at a time; distinct instances are independent
+ *     and may run on different threads at once.
+ *   - No .NET runtime is needed: the library is compiled ahead of time (NativeAOT).
+ *
+ * Build: cc -I native-headers app.c -L <dir of libsmmu.so> -lsmmu -Wl,-rpath,<dir>
+ */
+#ifndef SMMU_H
+#define SMMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions and capabilities ------------------------------------------------------------- */
+
+#define SMMU_ABI_VERSION_MAJOR 1
+#define SMMU_ABI_VERSION_MINOR 0
+#define SMMU_ABI_VERSION ((SMMU_ABI_VERSION_MAJOR << 16) | SMMU_ABI_VERSION_MINOR)
+
+/* The ABI version of the loaded library: (major << 16) | minor. A program built against this
+ * header works with any library of the same major version and a minor version >= its own. */
+int32_t smmu_abi_version(void);
+
+/* The vector width, in bits, the library's TLB matches sets with: 512 (AVX-512), 256 (AVX2),
+ * 128 (SSE2/NEON), or 0 (way by way). Fixed when the library was compiled (see README).
+ * An instance created with SMMU_CFG_SCALAR_TLB always matches way by way. */
+int32_t smmu_simd_width(void);
+
+/* ---- Errors ------------------------------------------------------------------------------------ */
+
+#define SMMU_OK       0
+#define SMMU_EPERM   (-1)   /* not allowed: a read-only attribute, a protected descriptor */
+#define SMMU_ENOENT  (-2)   /* nothing there: no mapping at an IOVA, no fault recorded */
+#define SMMU_EIO     (-5)   /* internal error: a bug in the library, reported instead of a crash */
+#define SMMU_EBADF   (-9)   /* bad, stale, zero or wrong-kind handle */
+#define SMMU_ENOMEM  (-12)  /* the page-table pool (or the host) is out of memory */
+#define SMMU_EFAULT  (-14)  /* the translation faulted (see smmu_get_fault) */
+#define SMMU_EBUSY   (-16)  /* in use: attached, has dynamic domains, inside a fault handler */
+#define SMMU_EEXIST  (-17)  /* the range overlaps an existing mapping */
+#define SMMU_ENODEV  (-19)  /* not attached, or no base domain / context bank to attach to */
+#define SMMU_EINVAL  (-22)  /* malformed argument: NULL, misaligned, out of range, wrong size */
+#define SMMU_ENOSPC  (-28)  /* no free ASID or context bank */
+#define SMMU_ERANGE  (-34)  /* address beyond the input (ias) or output (oas) address size */
+
+/* A short static description of a code ("unknown error" for anything else). Never NULL. */
+const char *smmu_strerror(int32_t code);
+
+/* ---- Instances --------------------------------------------------------------------------------- */
+
+typedef uint32_t smmu_t;          /* an SMMU instance */
+typedef uint32_t smmu_domain_t;   /* a domain; 0 is never valid */
+
+typedef struct smmu_config {
+    uint32_t size;              /* sizeof(smmu_config) */
+    uint32_t num_context_banks; /* 1..128, default 8 */
+    uint32_t num_stream_ids;    /* stream IDs are 0..num_stream_ids-1; 1..65536, default 128 */
+    uint32_t asid_bits;         /* 8 or 16, default 16; ASID 0 is reserved, so 2^bits-1 domains
+                                   (base or dynamic) can be attached at once */
+    uint32_t ias, oas;          /* input / output address bits, 32..48, default 48, 48;
+                                   ias picks the walk's start level (48..40 -> 0, 39..32 -> 1) */
+    uint32_t tlb_entries;       /* power of two, 1..65536, default 1024 */
+    uint32_t tlb_ways;          /* power of two <= tlb_entries, default 8 */
+    uint32_t flags;             /* SMMU_CFG_* */
+    uint64_t pt_pool_base;      /* physical address of the table pool, 4 KiB aligned, default 0x40000000 */
+    uint64_t pt_pool_bytes;     /* multiple of 4 KiB, 4 KiB..4 GiB, default 64 MiB;
+                                   pt_pool_base + pt_pool_bytes <= 2^oas */
+} smmu_config;
+
+#define SMMU_CFG_NO_ASID_TAGGING 0x1u   /* every switch invalidates the CB's TLB entries */
+#define SMMU_CFG_SCALAR_TLB      0x2u   /* match TLB sets way by way (for comparison and tests) */
+
+/* Fills cfg with the defaults above (cfg->size included). Does nothing when cfg is NULL. */
+void smmu_config_init(smmu_config *cfg);
+
+/* Creates an instance. Errors: EINVAL (NULL, a field out of its range, wrong size),
+ * ENOMEM (too many instances, or no host memory for the pool). */
+int32_t smmu_create(const smmu_config *cfg, smmu_t *out);
+
+/* Destroys an instance and everything in it; its handle and its domains' handles go stale.
+ * Errors: EBADF; EBUSY when called from inside one of its own fault handlers. */
+int32_t smmu_destroy(smmu_t smmu);
+
+/* ---- Domains ----------------------------------------------------------------------------------- */
+
+/* Allocates a domain with an empty root table (iommu_domain_alloc).
+ * Errors: EBADF, EINVAL (NULL out), ENOMEM (no pool page for the root). */
+int32_t smmu_domain_alloc(smmu_t smmu, smmu_domain_t *out);
+
+/* Frees a domain and all its tables. Errors: EBADF, EBUSY (still attached). */
+int32_t smmu_domain_free(smmu_t smmu, smmu_domain_t d);
+
+/* Domain attributes, after the Qualcomm driver's DOMAIN_ATTR_*. `size` must be the attribute's
+ * size exactly. */
+enum { SMMU_ATTR_DYNAMIC = 1,      /* int32: set before attach */
+       SMMU_ATTR_CONTEXT_BANK = 2, /* uint32: read from base, set on dynamic */
+       SMMU_ATTR_ASID = 3,         /* uint32, read-only, valid once attached */
+       SMMU_ATTR_TTBR0 = 4,        /* uint64, read-only: TTBR0 image, table PA in 47:0, ASID in 63:48 */
+       SMMU_ATTR_PROCID = 5 };     /* uint32, free for the client (CONTEXTIDR) */
+
+/* Sets an attribute (iommu_domain_set_attr). Errors: EBADF; EINVAL (NULL data, unknown attribute,
+ * wrong size, CONTEXT_BANK on a domain that is not dynamic or beyond the banks); EPERM (ASID, TTBR0
+ * are read-only); EBUSY (DYNAMIC, CONTEXT_BANK or PROCID on an attached domain). */
+int32_t smmu_domain_set_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, const void *data, size_t size);
+
+/* Reads an attribute (iommu_domain_get_attr). Errors: EBADF; EINVAL (NULL data, unknown attribute,
+ * wrong size); ENODEV (CONTEXT_BANK, ASID or TTBR0 before attach). */
+int32_t smmu_domain_get_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, void *data, size_t size);
+
+/* Attaches a domain to a stream ID (iommu_attach_device).
+ *   Base domain (not DYNAMIC): the first attach claims a free context bank, takes an ASID, routes
+ *   the stream to the bank and points TTBR0/ASID at the domain; attaching it to further streams
+ *   routes them to the same bank (one bank per base domain).
+ *   Dynamic domain (DYNAMIC = 1, CONTEXT_BANK copied from the base): takes its own ASID on that
+ *   bank; the bank is not reprogrammed until smmu_switch_domain.
+ * Errors: EBADF; EINVAL (stream out of range); EBUSY (stream already attached to a base domain,
+ * dynamic domain already attached); ENODEV (dynamic domain without CONTEXT_BANK, or no base
+ * domain holds that bank for the stream); ENOSPC (no free context bank or ASID). */
+int32_t smmu_attach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
+
+/* Detaches a domain from a stream ID (iommu_detach_device).
+ *   Dynamic domain: invalidates its ASID in the TLB (the bank's programming intact) and frees the
+ *   ASID. It never resets the bank; if it was the active domain, TTBR0/ASID/CONTEXTIDR fall back to
+ *   the base domain's.
+ *   Base domain: unroutes the stream; its last detach invalidates its ASID and resets the bank.
+ * Errors: EBADF; EINVAL (stream out of range); ENODEV (not attached through that stream);
+ * EBUSY (a base domain while dynamic domains are attached on its bank; nothing changes). */
+int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
+
+/* ---- Mappings ---------------------------------------------------------------------------------- */
+
+#define SMMU_PROT_READ 0x1u
+#define SMMU_PROT_WRITE 0x2u
+#define SMMU_PROT_CACHE 0x4u    /* cacheable, inner shareable (AttrIndx 1); otherwise outer shareable */
+#define SMMU_PROT_NOEXEC 0x8u   /* UXN and PXN (bits 54, 53), as io-pgtable-arm sets them */
+#define SMMU_PROT_MMIO 0x10u    /* device memory (AttrIndx 2); plain mappings use AttrIndx 0 */
+#define SMMU_PROT_PRIV 0x20u    /* privileged only: AP[1] clear */
+
+/* Maps [iova, iova+size) to [paddr, paddr+size) with AArch64 stage-1 descriptors (4 KiB granule),
+ * using the largest leaf that alignment and size allow (1 GiB, 2 MiB, 4 KiB). The domain need not
+ * be attached. Errors: EBADF; EINVAL (misaligned, size 0, neither READ nor WRITE, unknown bits);
+ * ERANGE (iova range beyond 2^ias, paddr range beyond 2^oas); EEXIST (overlaps a mapping);
+ * ENOMEM (pool exhausted). On error nothing changed: table pages in use are as before. */
+int32_t smmu_map(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t paddr, uint64_t size, uint32_t prot);
+
+/* Removes every mapping inside [iova, iova+size), holes or not, and invalidates the range in the
+ * TLB for the domain's ASID. A block only partly inside is split into the next level (one table
+ * page per split). Emptied tables go back to the pool. Returns the bytes unmapped (0 if nothing
+ * was mapped), or EBADF, EINVAL (misaligned, size 0), ERANGE, ENOMEM (no page for a split). */
+int64_t smmu_unmap(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t size); /* bytes, or <0 */
+
+/* A software walk (iommu_iova_to_phys): the output address of any valid leaf, ignoring
+ * permissions and AF. Errors: EBADF, EINVAL (NULL), ERANGE (iova >= 2^ias), ENOENT (not mapped). */
+int32_t smmu_iova_to_phys(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t *out_pa);
+
+/* Reads 8 bytes of simulated physical memory: any descriptor of any table, bit for bit.
+ * Errors: EBADF, EINVAL (NULL, pa not 8-byte aligned), ERANGE (outside the table pool). */
+int32_t smmu_phys_read64(smmu_t smmu, uint64_t pa, uint64_t *out);
+
+/* Overwrites a valid leaf descriptor, as a CPU store to a PTE would, e.g. to clear AF, change
+ * AP/XN or point the output beyond oas for fault testing. The value must keep the descriptor a
+ * valid leaf of the same type (bits 1:0); tables and invalid descriptors belong to map/unmap.
+ * No TLB maintenance happens: invalidate as a driver would. Errors: EBADF, EINVAL (alignment),
+ * ERANGE (outside the pool), EPERM (not a leaf, or the value changes bits 1:0). */
+int32_t smmu_phys_write64(smmu_t smmu, uint64_t pa, uint64_t value);
+
+/* ---- Translation --------------------------------------------------------------------------------- */
+
+/* Points the domain's context bank at the domain's tables: TTBR0/ASID/CONTEXTIDR := the domain's
+ * (the seed's use_domain). ASID-tagged (default): the TLB is untouched, so each domain's entries
+ * survive and hit again when it comes back. SMMU_CFG_NO_ASID_TAGGING: the outgoing ASID's entries
+ * are invalidated. Errors: EBADF; ENODEV (not attached). */
+int32_t smmu_switch_domain(smmu_t smmu, smmu_domain_t d);  /* CB TTBR0/ASID := d's */
+
+#define SMMU_ACCESS_READ 0x1u
+#define SMMU_ACCESS_WRITE 0x2u
+#define SMMU_ACCESS_EXEC 0x4u
+#define SMMU_ACCESS_PRIV 0x8u
+
+/* Translates one transaction from a device: stream -> context bank -> TLB (ASID-tagged) -> on a
+ * miss, a walk of the active domain's tables, which fills the TLB. Errors: EBADF; EINVAL (NULL,
+ * stream out of range, access without READ/WRITE/EXEC or with unknown bits); ENODEV (stream not
+ * attached); EFAULT (a fault: recorded on the context bank and reported to its base domain's
+ * handler, see smmu_set_fault_handler). */
+int32_t smmu_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access, uint64_t *out_pa);
+
+/* Translates iovas[0..count) in order into out_pas, stopping at the first that fails;
+ * *out_done = how many were translated, and the return code is that of iovas[*out_done]
+ * (0 when all were). count 0 is fine. Errors as smmu_translate; EINVAL also for NULL arrays
+ * (with count > 0) or count > INT32_MAX. */
+int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas, uint64_t *out_pas,
+                             size_t count, uint32_t access, size_t *out_done); /* stops at first fault */
+
+/* ---- TLB maintenance ----------------------------------------------------------------------------- */
+
+/* Invalidates every entry. Errors: EBADF. */
+int32_t smmu_tlb_inv_all(smmu_t smmu);
+/* Invalidates one ASID's entries, in one vector sweep. Errors: EBADF, EINVAL (asid >= 2^asid_bits). */
+int32_t smmu_tlb_inv_asid(smmu_t smmu, uint32_t asid);
+/* Invalidates one ASID's entries that overlap [iova, iova+size) (any page or block that overlaps).
+ * Errors: EBADF, EINVAL (asid >= 2^asid_bits, size 0, range wraps around 2^64). */
+int32_t smmu_tlb_inv_va(smmu_t smmu, uint32_t asid, uint64_t iova, uint64_t size);
+/* As smmu_tlb_inv_va, for every ASID (TLBIVAA). Errors: EBADF, EINVAL (size 0, wraps). */
+int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
+
+/* ---- Faults ----------------------------------------------------------------------------------------- */
+
+#define SMMU_FAULT_TRANSLATION 1u   /* invalid or reserved descriptor, or iova >= 2^ias (level 0) */
+#define SMMU_FAULT_PERMISSION 2u    /* the leaf does not grant the access (AP, UXN/PXN) */
+#define SMMU_FAULT_ACCESS_FLAG 3u   /* the leaf's AF (bit 10) is clear */
+#define SMMU_FAULT_ADDR_SIZE 4u     /* output address beyond 2^oas */
+#define SMMU_FAULT_EXTERNAL 5u      /* a walk read outside simulated memory (FSR.EF) */
+
+/* Context-bank fault registers (ARM SMMUv2 layout, as Linux's arm-smmu.h names the bits).
+ *   FSR:    [31] MULTI | [7] ASF | [4] EF | [3] PF | [2] AFF | [1] TF
+ *   FSYNR0: [6] IND (instruction) | [5] PNU (privileged) | [4] WNR (write) | [1:0] PLVL (level)
+ *   FAR:    the faulting IOVA */
+#define SMMU_FSR_TF     (1u << 1)
+#define SMMU_FSR_AFF    (1u << 2)
+#define SMMU_FSR_PF     (1u << 3)
+#define SMMU_FSR_EF     (1u << 4)
+#define SMMU_FSR_ASF    (1u << 7)
+#define SMMU_FSR_MULTI  (1u << 31)
+#define SMMU_FSYNR0_PLVL_MASK 0x3u
+#define SMMU_FSYNR0_WNR (1u << 4)
+#define SMMU_FSYNR0_PNU (1u << 5)
+#define SMMU_FSYNR0_IND (1u << 6)
+
+typedef struct smmu_fault {
+    uint32_t size;              /* sizeof(smmu_fault) */
+    uint32_t type;              /* SMMU_FAULT_TRANSLATION / _PERMISSION / _ACCESS_FLAG / _ADDR_SIZE */
+    uint32_t level;             /* walk level that faulted */
+    uint32_t stream_id, context_bank, asid, access;
+    smmu_domain_t active_domain;/* the tables that faulted (base or dynamic) */
+    uint64_t iova;
+    uint32_t fsr, fsynr;        /* CB register images */
+} smmu_fault;
+
+/* What a fault handler returns. */
+#define SMMU_FAULT_TERMINATE 0   /* the transaction fails with SMMU_EFAULT */
+#define SMMU_FAULT_RETRY     1   /* the handler fixed the tables: retry once (a second fault fails) */
+
+/* Called for every fault on a base domain's context bank, whichever domain (base or dynamic) is
+ * active, with `fault` valid for the call only and the cookie given at installation. The handler
+ * may call back into the library (read stats, map, unmap, switch, invalidate) but smmu_destroy of
+ * this instance fails with EBUSY there, and a fault raised by its own calls is recorded on the
+ * bank without calling it again. After it returns, the bank's FSR is cleared (as arm-smmu's
+ * interrupt handler does). */
+typedef int32_t (*smmu_fault_handler)(smmu_t smmu, smmu_domain_t base_domain,
+                                      const smmu_fault *fault, void *cookie);
+
+/* Installs (fn != NULL) or removes (fn == NULL) a domain's fault handler. Faults reach the base
+ * domain only (seed constraint 2). Errors: EBADF; EINVAL (a dynamic domain). */
+int32_t smmu_set_fault_handler(smmu_t smmu, smmu_domain_t base, smmu_fault_handler fn, void *cookie);
+
+/* The fault recorded on a context bank: without a handler, a fault stays recorded until
+ * smmu_clear_fault; later faults only set FSR.MULTI, keeping the first record.
+ * Errors: EBADF; EINVAL (NULL, wrong size, no such bank); ENOENT (no fault recorded). */
+int32_t smmu_get_fault(smmu_t smmu, uint32_t context_bank, smmu_fault *out);
+
+/* Clears a context bank's FSR/FAR/FSYNR0 (FSR is write-1-to-clear on hardware).
+ * Errors: EBADF; EINVAL (no such bank). */
+int32_t smmu_clear_fault(smmu_t smmu, uint32_t context_bank);
+
+/* ---- Context banks ---------------------------------------------------------------------------------- */
+
+typedef struct smmu_cb_state {
+    uint32_t size;              /* sizeof(smmu_cb_state) */
+    uint32_t in_use;            /* 1 while a base domain holds the bank */
+    smmu_domain_t base_domain;  /* the owner */
+    smmu_domain_t active_domain;/* whose tables TTBR0 points at */
+    uint32_t asid;              /* the ASID in TTBR0 */
+    uint32_t contextidr;        /* the active domain's SMMU_ATTR_PROCID */
+    uint32_t stream_count;      /* stream IDs routed to the bank */
+    uint32_t dynamic_count;     /* dynamic domains attached on the bank */
+    uint64_t ttbr0;             /* TTBR0 image: table PA in 47:0, ASID in 63:48 (0 when free) */
+    uint32_t fsr, fsynr0;       /* fault registers */
+    uint64_t far;               /* faulting IOVA */
+} smmu_cb_state;
+
+/* A snapshot of a context bank's registers. Errors: EBADF; EINVAL (NULL, wrong size, no such bank). */
+int32_t smmu_get_context_bank(smmu_t smmu, uint32_t context_bank, smmu_cb_state *out);
+
+/* ---- Statistics ---------------------------------------------------------------------------------------- */
+
+typedef struct smmu_stats {
+    uint32_t size;              /* sizeof(smmu_stats) */
+    uint32_t reserved;
+    uint64_t translations, tlb_hits, tlb_misses, walks, faults;
+    uint64_t tlb_invalidations, tlb_entries_invalidated, switches;
+    uint64_t pt_pages_in_use, pt_pages_free;
+} smmu_stats;
+/* translations: requested through a stream, faulted ones included. tlb_hits + tlb_misses =
+ *   translations + retries after fault handlers. walks: one per TLB miss and per iova_to_phys.
+ * tlb_invalidations: maintenance operations, explicit or done by unmap, detach and flush-on-switch;
+ *   tlb_entries_invalidated: the valid entries they removed.
+ * pt_pages_in_use + pt_pages_free = the pool's pages, always. */
+
+/* Reads the counters; out->size must be sizeof(smmu_stats). Errors: EBADF, EINVAL (NULL, size). */
+int32_t smmu_get_stats(smmu_t smmu, smmu_stats *out);
+/* Zeroes the counters (the page counts are state and stay). Errors: EBADF. */
+int32_t smmu_reset_stats(smmu_t smmu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMMU_H */

@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Smmu.Core;
+
+[assembly: DisableRuntimeMarshalling]
+
+namespace Smmu.Interop;
+
+/// <summary>
+/// The C ABI (native-headers/smmu.h), one file per header section. Every export has the same shape:
+/// check pointers, resolve the handle, call <see cref="SmmuInstance"/>, return its code — inside the
+/// shared catch-all (<see cref="ExportGuard"/>). Only blittable types cross.
+/// </summary>
+internal static unsafe partial class Exports
+{
+    /// <summary>(major &lt;&lt; 16) | minor; keep in step with SMMU_ABI_VERSION in smmu.h.</summary>
+    internal const int AbiVersion = 1 << 16 | 0;
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_abi_version")]
+    public static int AbiVersionExport() => AbiVersion;
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_simd_width")]
+    public static int SimdWidthExport() => (int)SimdSupport.Widest;
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_strerror")]
+    public static byte* StrError(int code) =>
+        (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(SmmuError.DescribeUtf8(code)));
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_config_init")]
+    public static void ConfigInit(SmmuConfig* config)
+    {
+        if (config != null)
+            *config = SmmuConfig.Default;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_create")]
+    public static int Create(SmmuConfig* config, uint* outSmmu)
+    {
+        try
+        {
+            if (config == null || outSmmu == null)
+                return SmmuError.Invalid;
+            int rc = SmmuInstance.Create(*config, out SmmuInstance? instance);
+            if (rc != SmmuError.Ok)
+                return rc;
+            if (!InstanceTable.TryAdd(instance!, out uint handle))
+            {
+                instance!.Dispose();
+                return SmmuError.NoMemory;
+            }
+            *outSmmu = handle;
+            return SmmuError.Ok;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_destroy")]
+    public static int Destroy(uint smmu)
+    {
+        try
+        {
+            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+                return SmmuError.BadHandle;
+            if (instance.InFaultHandler)
+                return SmmuError.Busy;
+            InstanceTable.TryRemove(smmu, out _);
+            instance.Dispose();
+            return SmmuError.Ok;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_get_stats")]
+    public static int GetStats(uint smmu, SmmuStats* outStats)
+    {
+        try
+        {
+            if (outStats == null || outStats->Size != SmmuStats.CurrentSize)
+                return SmmuError.Invalid;
+            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+                return SmmuError.BadHandle;
+            int rc = instance.GetStats(out SmmuStats stats);
+            *outStats = stats;
+            return rc;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_reset_stats")]
+    public static int ResetStats(uint smmu)
+    {
+        try
+        {
+            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.ResetStats() : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Runtime.InteropServices;
+using Smmu.Core;
+
+namespace Smmu.Interop;
+
+internal static unsafe partial class Exports
+{
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_all")]
+    public static int TlbInvalidateAll(uint smmu)
+    {
+        try
+        {
+            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateAll() : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_asid")]
+    public static int TlbInvalidateAsid(uint smmu, uint asid)
+    {
+        try
+        {
+            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateAsid(asid) : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_va")]
+    public static int TlbInvalidateVa(uint smmu, uint asid, ulong iova, ulong size)
+    {
+        try
+        {
+            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateVa(asid, iova, size) : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_va_all")]
+    public static int TlbInvalidateVaAll(uint smmu, ulong iova, ulong size)
+    {
+        try
+        {
+            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateVaAllAsids(iova, size) : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+}
