@@ -15,7 +15,10 @@ internal readonly record struct WalkLeaf(ulong OutputBase, int Level, AccessRigh
 /// </summary>
 internal static class Walker
 {
-    /// <summary>Walks <paramref name="iova"/>; on a fault, <paramref name="level"/> is where the walk stopped.</summary>
+    /// <summary>
+    /// Walks <paramref name="iova"/>; on a fault, <paramref name="level"/> is where the walk stopped. For an
+    /// address-size or access-flag fault, <paramref name="leaf"/> still describes the leaf that faulted.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static FaultType Walk(PagePool pool, ulong root, int startLevel, ulong inputLimit, ulong outputLimit,
                                  ulong iova, out WalkLeaf leaf, out int level)
@@ -45,11 +48,12 @@ internal static class Walker
             }
             if (!Pte.IsLeaf(pte, level))
                 return FaultType.Translation;   // reserved encoding: a block at level 0, or 0b01 at level 3
+            // The leaf is reported with the two faults that follow, for software walks (iova_to_phys).
+            leaf = new WalkLeaf(Pte.OutputAddress(pte, level), level, Pte.Rights(pte));
             if ((pte & Pte.AddressMask) >= outputLimit)
                 return FaultType.AddressSize;
             if ((pte & Pte.AccessFlag) == 0)
                 return FaultType.AccessFlag;
-            leaf = new WalkLeaf(Pte.OutputAddress(pte, level), level, Pte.Rights(pte));
             return FaultType.None;
         }
     }

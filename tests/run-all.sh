@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test of the repository and ends with one line: "N passed, M failed".
+#   1. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests), Release build;
+#   2. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
+#      off in the JIT, each asserting which vector width actually ran (SMMU_EXPECT_SIMD_WIDTH);
+#   3. the C drivers (tests/native) against a fresh NativeAOT build of libsmmu.so.
+# Exit status 0 iff nothing failed.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+build=$repo/tests/native/build
+mkdir -p "$build"
+passed=0
+failed=0
+
+# Adds the counts of a `dotnet test` run (its "Failed: x, Passed: y" summaries) to the totals;
+# a run that printed no summary (a build error, a crash) counts as one failure.
+count_dotnet() {
+    local log=$1 label=$2 f p found=0
+    while read -r f p; do
+        failed=$((failed + f)); passed=$((passed + p)); found=1
+    done < <(grep -oE 'Failed: +[0-9]+, Passed: +[0-9]+' "$log" | sed -E 's/Failed: +([0-9]+), Passed: +([0-9]+)/\1 \2/')
+    if [ $found = 0 ]; then
+        echo "!! $label: no test summary (see $log)"; tail -30 "$log"; failed=$((failed + 1))
+    fi
+}
+
+# The widest vector width this CPU offers the JIT, before any knob is applied.
+natural_width=128
+grep -qw avx2 /proc/cpuinfo && natural_width=256
+grep -qw avx512f /proc/cpuinfo && natural_width=512
+min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
+
+echo "== build (Release)"
+if ! dotnet build Smmu.sln -c Release -v q -nologo > "$build/build.log" 2>&1; then
+    tail -40 "$build/build.log"; echo "0 passed, 1 failed"; exit 1
+fi
+
+echo "== xunit: all tests (SIMD width $natural_width)"
+SMMU_EXPECT_SIMD_WIDTH=$natural_width dotnet test Smmu.sln -c Release --no-build -nologo > "$build/xunit.log" 2>&1
+grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit.log"
+count_dotnet "$build/xunit.log" "xunit"
+
+for leg in "DOTNET_EnableAVX512=0 $(min $natural_width 256)" "DOTNET_EnableAVX2=0 128" "DOTNET_EnableHWIntrinsic=0 0"; do
+    set -- $leg
+    echo "== xunit: SIMD tests with $1 (expect width $2)"
+    env "$1" SMMU_EXPECT_SIMD_WIDTH="$2" dotnet test tests/Smmu.Core.Tests -c Release --no-build -nologo \
+        --filter "Category=Simd" > "$build/xunit-$1.log" 2>&1
+    grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit-$1.log"
+    count_dotnet "$build/xunit-$1.log" "xunit $1"
+done
+
+echo "== NativeAOT publish of libsmmu.so"
+if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/publish.log" 2>&1; then
+    echo "== C drivers"
+    bash tests/native/run.sh "$build/lib" | tee "$build/native.log"
+    line=$(tail -1 "$build/native.log")
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+    else
+        echo "!! C drivers: no summary line"; failed=$((failed + 1))
+    fi
+else
+    tail -30 "$build/publish.log"; echo "!! publish failed"; failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
