@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Builds and runs the C drivers of libsmmu against a built library.
+#
+#   tests/native/run.sh LIBDIR            build every driver, run the tests, check the header and exports
+#   tests/native/run.sh LIBDIR --bench    build every driver, then run abi_bench (no tests)
+#
+# LIBDIR holds libsmmu.so (dotnet publish src/Smmu.Interop -c Release -o LIBDIR). Binaries go to
+# tests/native/build/ (gitignored). Besides the drivers' own checks, three checks of this script:
+# the header compiles as C++11 and as C99 (warnings as errors, pedantic), every smmu_* function the
+# header declares is exported by the library and vice versa, layout.c compiles (its _Static_asserts).
+# Ends with exactly one line "N passed, M failed"; exit status 0 iff M == 0.
+set -uo pipefail
+
+usage() { echo "usage: $0 LIBDIR [--bench]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+bench=0
+if [ $# -eq 2 ]; then
+    [ "$2" = "--bench" ] || usage
+    bench=1
+fi
+[ -d "$1" ] || { echo "run.sh: $1 is not a directory" >&2; exit 2; }
+libdir=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+header=$repo/native-headers/smmu.h
+build=$here/build
+mkdir -p "$build"
+
+drivers=(layout seed_fn constraints errors faults threads)
+CFLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 "-I$repo/native-headers")
+LDFLAGS=("-L$libdir" -lsmmu "-Wl,-rpath,$libdir" -pthread)
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok    $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL  $1"; }
+
+if [ ! -f "$libdir/libsmmu.so" ]; then
+    echo "run.sh: no libsmmu.so in $libdir"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# ---- build ----------------------------------------------------------------------------------------
+declare -A built
+for d in "${drivers[@]}" abi_bench; do
+    if gcc "${CFLAGS[@]}" "$here/$d.c" -o "$build/$d" "${LDFLAGS[@]}" > "$build/$d.build.log" 2>&1; then
+        built[$d]=1
+        ok "build $d"
+    else
+        built[$d]=0
+        bad "build $d"
+        sed 's/^/      /' "$build/$d.build.log" | head -40
+    fi
+done
+
+if [ $bench = 1 ]; then
+    if [ "${built[abi_bench]}" = 1 ]; then
+        "$build/abi_bench"
+        exit $?
+    fi
+    exit 1
+fi
+
+# ---- the script's own checks ---------------------------------------------------------------------
+if g++ -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic-errors -fsyntax-only "$header" > "$build/header-cxx.log" 2>&1; then
+    ok "header compiles as C++11"
+else
+    bad "header compiles as C++11"; sed 's/^/      /' "$build/header-cxx.log" | head -20
+fi
+if gcc -x c -std=c99 -Wall -Wextra -Werror -pedantic-errors -fsyntax-only "$header" > "$build/header-c99.log" 2>&1; then
+    ok "header compiles as C99"
+else
+    bad "header compiles as C99"; sed 's/^/      /' "$build/header-c99.log" | head -20
+fi
+if gcc "${CFLAGS[@]}" -fsyntax-only "$here/layout.c" > "$build/layout-syntax.log" 2>&1; then
+    ok "layout.c compiles (struct sizes and offsets match the managed layout)"
+else
+    bad "layout.c compiles (struct sizes and offsets match the managed layout)"
+    sed 's/^/      /' "$build/layout-syntax.log" | head -20
+fi
+
+# Declared functions (comments and macros gone after the preprocessor) vs exported symbols.
+declared=$(gcc -E -P -x c "$header" | grep -oE '\bsmmu_[a-z0-9_]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
+exported=$(nm -D --defined-only "$libdir/libsmmu.so" | awk '{print $NF}' | sed 's/@.*//' | grep '^smmu_' | sort -u)
+if [ -z "$declared" ] || [ -z "$exported" ]; then
+    bad "exports: could not list the header's functions ($(echo "$declared" | grep -c .)) or the library's symbols ($(echo "$exported" | grep -c .))"
+else
+    export_fail=0
+    for f in $(printf '%s\n%s\n' "$declared" "$exported" | sort -u); do
+        in_h=0; in_so=0
+        grep -qx "$f" <<< "$declared" && in_h=1
+        grep -qx "$f" <<< "$exported" && in_so=1
+        if [ $in_h = 1 ] && [ $in_so = 1 ]; then
+            passed=$((passed + 1))
+        elif [ $in_h = 1 ]; then
+            bad "exports: $f is declared in smmu.h but not exported by libsmmu.so"; export_fail=1
+        else
+            bad "exports: $f is exported by libsmmu.so but not declared in smmu.h"; export_fail=1
+        fi
+    done
+    [ $export_fail = 0 ] && echo "ok    exports: the $(echo "$declared" | wc -l) smmu_* functions of smmu.h are exactly the library's"
+fi
+
+# ---- the drivers -----------------------------------------------------------------------------------
+for d in "${drivers[@]}"; do
+    if [ "${built[$d]}" != 1 ]; then
+        bad "$d: not built"
+        continue
+    fi
+    log=$build/$d.log
+    (cd "$build" && timeout 600 "./$d") > "$log" 2>&1
+    rc=$?
+    line=$(tail -n 1 "$log")
+    # the driver's messages (failures, notes), without its summary line
+    head -n -1 "$log" | sed 's/^/      /'
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        p=${BASH_REMATCH[1]}; f=${BASH_REMATCH[2]}
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ "$f" = 0 ] && [ $rc = 0 ]; then
+            echo "ok    $d: $line"
+        elif [ "$f" = 0 ]; then
+            bad "$d: $line, but exit status $rc"
+        else
+            echo "FAIL  $d: $line"
+        fi
+    else
+        why="exit status $rc"
+        [ $rc -gt 128 ] && why="$why, signal $((rc - 128))"
+        [ $rc = 124 ] && why="$why, timed out"
+        bad "$d: no summary line ($why); last line: $line"
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
