@@ -10,7 +10,12 @@
  *     smmu_abi_version and smmu_simd_width (plain values).
  *   - A failed call leaves the model exactly as it was.
  *   - Handles (smmu_t, smmu_domain_t) are integers with a kind and a generation: a freed, forged,
- *     zero or wrong-kind handle gives SMMU_EBADF, never a crash. 0 is never a valid handle.
+ *     zero or wrong-kind handle gives SMMU_EBADF, never a crash. 0 is never a valid handle. A freed
+ *     handle never names a live object again: a slot whose generations are used up is retired
+ *     (after ~10^9 allocations an instance runs out of domain handles: SMMU_ENOMEM). Domain handles
+ *     carry a per-instance salt, so one instance's domain handles are rejected by another (a forged
+ *     32-bit value can of course still hit a live handle by chance).
+ *   - Arguments are checked in this order: NULL pointers and struct sizes, then handles, then the rest.
  *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success.
  *   - Structs that may grow carry their size as their first field: set it to sizeof(the struct).
  *   - The library never hands memory to the caller to free; strings are static.
@@ -256,7 +261,9 @@ typedef struct smmu_fault {
 
 /* What a fault handler returns. */
 #define SMMU_FAULT_TERMINATE 0   /* the transaction fails with SMMU_EFAULT */
-#define SMMU_FAULT_RETRY     1   /* the handler fixed the tables: retry once (a second fault fails) */
+#define SMMU_FAULT_RETRY     1   /* the handler fixed the tables: retry once. If the retry faults
+                                    too, that fault is recorded and reported to the handler like any
+                                    other, and the transaction fails whatever the handler returns. */
 
 /* Called for every fault on a base domain's context bank, whichever domain (base or dynamic) is
  * active, with `fault` valid for the call only and the cookie given at installation. The handler
