@@ -11,37 +11,50 @@ public enum HandleKind : uint
 
 /// <summary>
 /// Generation-tagged handles (in the manner of Ryujinx's KHandleTable):
-/// <code>[31:30] kind | [29:20] generation, 1..1023 | [19:0] slot index</code>
-/// A slot's generation advances each time the slot is freed, so a freed handle stops matching
-/// (until the generation wraps, after 1023 reuses of the same slot; slots are reused oldest first).
-/// No valid handle is 0.
+/// <code>
+/// instance: [31:30] kind = 1 | [29:12] generation, 1..2^18-1 | [11:0] slot index
+/// domain:   [31:30] kind = 2 | [29:20] generation ^ salt      | [19:0] slot index
+/// </code>
+/// A slot's generation advances each time the slot is freed; a slot whose generation is used up is
+/// retired, never reused, so a freed handle never names a live object again (an instance table runs
+/// out only after ~10^9 allocations). A domain table XORs its instance's salt into the generation
+/// field, so one instance's domain handles are rejected by another's. No valid handle is 0.
 /// </summary>
 public static class HandleCodec
 {
-    private const int IndexBits = 20;
-    private const int GenerationBits = 10;
-    private const int KindShift = IndexBits + GenerationBits;
+    private const int KindShift = 30;
 
-    /// <summary>Slots per table.</summary>
-    public const int MaxSlots = 1 << IndexBits;
+    /// <summary>Bits of slot index in a handle of <paramref name="kind"/>.</summary>
+    public static int IndexBits(HandleKind kind) => kind == HandleKind.Instance ? 12 : 20;
 
-    /// <summary>Largest generation; the next one after it is 1.</summary>
-    public const int MaxGeneration = (1 << GenerationBits) - 1;
+    /// <summary>Slots a table of <paramref name="kind"/> can address.</summary>
+    public static int MaxSlots(HandleKind kind) => 1 << IndexBits(kind);
 
-    /// <summary>Packs a handle.</summary>
-    public static uint Encode(HandleKind kind, int index, int generation) =>
-        (uint)kind << KindShift | (uint)generation << IndexBits | (uint)index;
+    /// <summary>The last generation of a slot; a slot freed at this generation is retired.</summary>
+    public static int MaxGeneration(HandleKind kind) => (1 << (KindShift - IndexBits(kind))) - 1;
+
+    /// <summary>Packs a handle; <paramref name="salt"/> is the domain table's (0 for instances).</summary>
+    public static uint Encode(HandleKind kind, int index, int generation, int salt = 0)
+    {
+        int bits = IndexBits(kind);
+        return (uint)kind << KindShift | (uint)((generation ^ salt) & MaxGeneration(kind)) << bits | (uint)index;
+    }
 
     /// <summary>Splits a handle; false when its kind is not <paramref name="kind"/> or its generation is 0.</summary>
-    public static bool TryDecode(uint handle, HandleKind kind, out int index, out int generation)
+    public static bool TryDecode(uint handle, HandleKind kind, out int index, out int generation, int salt = 0)
     {
-        index = (int)(handle & (MaxSlots - 1));
-        generation = (int)(handle >> IndexBits) & MaxGeneration;
+        int bits = IndexBits(kind);
+        index = (int)(handle & ((1u << bits) - 1));
+        generation = ((int)(handle >> bits) ^ salt) & MaxGeneration(kind);
         return handle >> KindShift == (uint)kind && generation != 0;
     }
 
-    /// <summary>The generation after <paramref name="generation"/>, skipping 0.</summary>
-    public static int NextGeneration(int generation) => generation == MaxGeneration ? 1 : generation + 1;
+    /// <summary>The generation after <paramref name="generation"/>; false when the slot must retire.</summary>
+    public static bool TryAdvance(HandleKind kind, int generation, out int next)
+    {
+        next = generation + 1;
+        return generation < MaxGeneration(kind);
+    }
 }
 
 /// <summary>A domain of one <see cref="SmmuInstance"/> (<c>smmu_domain_t</c>). <c>default</c> is never valid.</summary>

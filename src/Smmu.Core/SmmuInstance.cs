@@ -19,13 +19,14 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly PageTableMapper _mapper;
     private readonly Tlb _tlb;
     private readonly AsidAllocator _asids;
-    private readonly DomainTable _domains = new();
+    private readonly DomainTable _domains;
     private readonly StreamTable _streams;
     private readonly ContextBank[] _banks;
     private readonly ulong _inputLimit;
     private readonly ulong _outputLimit;
     private readonly bool _flushOnSwitch;
     private SmmuStats _stats;
+    private static int s_instancesCreated;
     private int _handlerDepth;
     private bool _disposed;
 
@@ -37,6 +38,8 @@ public sealed partial class SmmuInstance : IDisposable
         var width = (config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest;
         _tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays, width);
         _asids = new AsidAllocator((int)config.AsidBits);
+        // A different salt per instance (golden-ratio spread) keeps instances' domain handles apart.
+        _domains = new DomainTable((int)((uint)Interlocked.Increment(ref s_instancesCreated) * 0x9E3779B1u >> 22));
         _streams = new StreamTable((int)config.NumStreamIds);
         _banks = new ContextBank[config.NumContextBanks];
         _inputLimit = 1UL << (int)config.Ias;

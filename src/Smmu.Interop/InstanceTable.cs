@@ -3,23 +3,27 @@ using Smmu.Core;
 namespace Smmu.Interop;
 
 /// <summary>
-/// C handles (<c>smmu_t</c>) → instances, generation-tagged (see <see cref="HandleCodec"/>). Create and
-/// destroy take a lock, so threads may create and destroy their own instances at once; a lookup reads
-/// one slot without locking, which is safe because an instance is used by one thread at a time.
+/// C handles (<c>smmu_t</c>) → instances, generation-tagged (see <see cref="HandleCodec"/>). Slots are
+/// taken next-fit, so reuse spreads over the table, and a slot whose generations are used up is
+/// retired. Create and destroy take a lock, so threads may create and destroy their own instances at
+/// once; a lookup reads one slot without locking, which is safe because an instance is used by one
+/// thread at a time.
 /// </summary>
 internal static class InstanceTable
 {
     /// <summary>Instances alive at once.</summary>
-    public const int Capacity = 4096;
+    public static readonly int Capacity = HandleCodec.MaxSlots(HandleKind.Instance);
 
     private sealed class Slot
     {
         public SmmuInstance? Instance;
         public int Generation = 1;
+        public bool Retired;
     }
 
     private static readonly Slot[] s_slots = CreateSlots();
     private static readonly object s_lock = new();
+    private static int s_next;
 
     private static Slot[] CreateSlots()
     {
@@ -29,18 +33,20 @@ internal static class InstanceTable
         return slots;
     }
 
-    /// <summary>Registers an instance; false when every slot is taken.</summary>
+    /// <summary>Registers an instance; false when every slot is taken (or retired).</summary>
     public static bool TryAdd(SmmuInstance instance, out uint handle)
     {
         lock (s_lock)
         {
-            for (int i = 0; i < s_slots.Length; i++)
+            for (int probe = 0; probe < Capacity; probe++)
             {
-                Slot slot = s_slots[i];
-                if (slot.Instance is null)
+                int index = (s_next + probe) % Capacity;
+                Slot slot = s_slots[index];
+                if (slot.Instance is null && !slot.Retired)
                 {
-                    slot.Instance = instance;
-                    handle = HandleCodec.Encode(HandleKind.Instance, i, slot.Generation);
+                    Volatile.Write(ref slot.Instance, instance);
+                    s_next = (index + 1) % Capacity;
+                    handle = HandleCodec.Encode(HandleKind.Instance, index, slot.Generation);
                     return true;
                 }
             }
@@ -53,7 +59,7 @@ internal static class InstanceTable
     public static bool TryGet(uint handle, out SmmuInstance instance)
     {
         instance = null!;
-        if (!HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out int generation) || index >= Capacity)
+        if (!HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out int generation))
             return false;
         Slot slot = s_slots[index];
         SmmuInstance? found = Volatile.Read(ref slot.Instance);
@@ -63,15 +69,16 @@ internal static class InstanceTable
         return true;
     }
 
-    /// <summary>Unregisters the instance a handle names; its handle goes stale.</summary>
+    /// <summary>Unregisters the instance a handle names; its handle goes stale for good.</summary>
     public static bool TryRemove(uint handle, out SmmuInstance instance)
     {
         lock (s_lock)
         {
             if (!TryGet(handle, out instance))
                 return false;
-            Slot slot = s_slots[(int)(handle & (HandleCodec.MaxSlots - 1))];
-            slot.Generation = HandleCodec.NextGeneration(slot.Generation);
+            HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out _);
+            Slot slot = s_slots[index];
+            slot.Retired = !HandleCodec.TryAdvance(HandleKind.Instance, slot.Generation, out slot.Generation);
             Volatile.Write(ref slot.Instance, null);
             return true;
         }

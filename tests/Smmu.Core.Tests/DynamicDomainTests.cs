@@ -543,7 +543,7 @@ public class DynamicDomainTests
             case "zero":
                 return DomainHandle.None;
             case "forged generation":
-                return new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, HandleCodec.NextGeneration(generation)));
+                return new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, generation + 1));
             case "forged index":
                 return new DomainHandle(HandleCodec.Encode(HandleKind.Domain, 1000, 1));
             default:

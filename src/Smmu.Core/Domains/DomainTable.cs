@@ -3,15 +3,20 @@ using System.Diagnostics;
 namespace Smmu.Core.Domains;
 
 /// <summary>
-/// The domains of an instance, in slots addressed by generation-tagged <see cref="DomainHandle"/>s.
-/// Freed slots are reused oldest first, which keeps a stale handle stale for as long as possible.
+/// The domains of an instance, in slots addressed by generation-tagged <see cref="DomainHandle"/>s
+/// (see <see cref="HandleCodec"/>). Freed slots are reused oldest first; a slot whose generations
+/// are used up is retired.
 /// </summary>
 internal sealed class DomainTable
 {
+    private readonly int _salt;
     private Domain[] _slots = new Domain[16];
     private int _highWater;                   // slots ever used
     private int[] _freeRing = new int[16];    // FIFO of freed slot indices
     private int _freeHead, _freeCount;
+
+    /// <param name="salt">Mixed into every handle's generation field, different per instance.</param>
+    public DomainTable(int salt) => _salt = salt & HandleCodec.MaxGeneration(HandleKind.Domain);
 
     /// <summary>Domains allocated.</summary>
     public int Count { get; private set; }
@@ -28,7 +33,7 @@ internal sealed class DomainTable
             _freeHead = (_freeHead + 1) % _freeRing.Length;
             _freeCount--;
         }
-        else if (_highWater < HandleCodec.MaxSlots)
+        else if (_highWater < HandleCodec.MaxSlots(HandleKind.Domain))
         {
             index = _highWater++;
             if (index == _slots.Length)
@@ -44,30 +49,30 @@ internal sealed class DomainTable
         ref Domain slot = ref _slots[index];
         slot = new Domain { Generation = slot.Generation, InUse = true, RequestedContextBank = -1, ContextBank = -1 };
         Count++;
-        handle = new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, slot.Generation));
+        handle = new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, slot.Generation, _salt));
         return true;
     }
 
     /// <summary>The slot of a live domain; false for a freed, forged, zero or wrong-kind handle.</summary>
     public bool TryResolve(DomainHandle handle, out int index)
     {
-        if (!HandleCodec.TryDecode(handle.Value, HandleKind.Domain, out index, out int generation)
+        if (!HandleCodec.TryDecode(handle.Value, HandleKind.Domain, out index, out int generation, _salt)
             || index >= _highWater)
             return false;
         ref readonly Domain slot = ref _slots[index];
         return slot.InUse && slot.Generation == generation;
     }
 
-    /// <summary>The handle of the live domain in <paramref name="index"/>.</summary>
-    public DomainHandle HandleOf(int index) => new(HandleCodec.Encode(HandleKind.Domain, index, _slots[index].Generation));
-
     /// <summary>Frees a slot; its handle stops resolving.</summary>
     public void Remove(int index)
     {
         ref Domain slot = ref _slots[index];
         Debug.Assert(slot.InUse);
-        slot = new Domain { Generation = HandleCodec.NextGeneration(slot.Generation) };
+        bool reusable = HandleCodec.TryAdvance(HandleKind.Domain, slot.Generation, out int next);
+        slot = new Domain { Generation = next };
         Count--;
+        if (!reusable)
+            return;   // retired: its handles can never name a live domain again
         if (_freeCount == _freeRing.Length)
         {
             var grown = new int[_freeRing.Length * 2];
