@@ -164,8 +164,8 @@ public class TlbTests
     {
         using var tlb = new Tlb(entries, ways, width);
         int sets = tlb.Sets;
-        // Page numbers that are multiples of Sets all land in set 0 (entries 0..ways-1).
-        ulong PageInSet(int set, int n) => ((ulong)n * (ulong)sets + (ulong)set) << Geometry.PageShift;
+        // Pages whose number is congruent to (set XOR ASID 7's salt) modulo Sets land in that set.
+        ulong PageInSet(int set, int n) => ((ulong)n * (ulong)sets + ((ulong)set ^ (ReferenceTlb.Salt(7) & (ulong)(sets - 1)))) << Geometry.PageShift;
         int n = 0;
         int FillSet(int set) => tlb.Fill(PageInSet(set, n++), 7, new WalkLeaf(0x1000, 3, AccessRights.PrivRead));
 
@@ -222,7 +222,7 @@ public class TlbTests
             int entry = tlb.Fill(iova, 3, new WalkLeaf(output, level, AccessRights.PrivRead));
             int sizeClass = Geometry.SizeClassOfLevel(level);
             Assert.Equal(sizeClass, tlb.SizeClassOf(entry));
-            Assert.Equal(tlb.SetOf(iova, sizeClass), entry / ways);
+            Assert.Equal(tlb.SetOf(iova, 3, sizeClass), entry / ways);
             Assert.Equal((iova >> shift << shift) | (uint)sizeClass, tlb.EntryAt(entry).Tag);
             Assert.Equal(output | (iova & ((1UL << shift) - 1)), tlb.OutputOf(entry, iova));
             Assert.NotEqual(0u, tlb.SizeClassesPresent & (1u << sizeClass));
@@ -655,8 +655,8 @@ public class TlbTests
     }
 
     /// <summary>
-    /// The policy Tlb.cs documents, way by way with plain arrays: an entry of class c lives in set
-    /// (iova &gt;&gt; shift(c)) mod Sets; lookups probe the classes filled since the last full
+    /// The policy Tlb.cs documents, way by way with plain arrays: an entry of class c for ASID a lives in
+    /// set ((iova &gt;&gt; shift(c)) XOR salt(a)) mod Sets, salt(a) = (a * 0x9E3779B1 mod 2^32) &gt;&gt; 16; lookups probe the classes filled since the last full
     /// invalidation smallest first, ways lowest first; a fill takes the lowest invalid way, else the
     /// set's round-robin cursor, which advances only on evictions; invalidation zeroes the ASID only.
     /// </summary>
@@ -671,10 +671,12 @@ public class TlbTests
 
         public readonly byte[] Rights = new byte[entries];
 
+        public static ulong Salt(ushort asid) => (uint)asid * 0x9E3779B1u >> 16;
+
         public int Fill(ulong iova, ushort asid, ulong output, int level, byte rights)
         {
             int sizeClass = 3 - level, shift = 12 + 9 * sizeClass;
-            int set = (int)((iova >> shift) % (ulong)_sets);
+            int set = (int)(((iova >> shift) ^ Salt(asid)) % (ulong)_sets);
             int way = Enumerable.Range(0, ways).FirstOrDefault(w => _asids[set * ways + w] == 0, -1);
             if (way < 0)
             {
@@ -697,7 +699,7 @@ public class TlbTests
                 if ((_classes & (1u << sizeClass)) == 0)
                     continue;
                 int shift = 12 + 9 * sizeClass;
-                int set = (int)((iova >> shift) % (ulong)_sets);
+                int set = (int)(((iova >> shift) ^ Salt(asid)) % (ulong)_sets);
                 ulong tag = (iova >> shift << shift) | (uint)sizeClass;
                 for (int w = 0; w < ways; w++)
                     if (_tags[set * ways + w] == tag && _asids[set * ways + w] == asid)

@@ -70,12 +70,11 @@ public sealed partial class SmmuInstance
         int rc = SmmuError.Ok, slow = 0, i = 0;
         while (true)
         {
-            i = _tlb.TranslateRun<TKernel>(ref iovas, ref pas, i, count, _banks[bank].Asid, need);
+            i = _tlb.TranslateRun<TKernel>(ref iovas, ref pas, i, count, _banks[bank].Asid, need, out int entry);
             if (i == count)
                 break;
             slow++;
-            ulong iova = Unsafe.Add(ref iovas, i);
-            rc = TranslateSlow(streamId, iova, access, _tlb.Lookup<TKernel>(iova, _banks[bank].Asid), out Unsafe.Add(ref pas, i));
+            rc = TranslateSlow(streamId, Unsafe.Add(ref iovas, i), access, entry, out Unsafe.Add(ref pas, i));
             if (rc != SmmuError.Ok)
                 break;
             bank = _streams.ContextBankOf(streamId);   // a fault handler that asked for a retry may have switched domains

@@ -9,10 +9,12 @@ internal sealed unsafe partial class Tlb
 {
     /// <summary>
     /// Translates iovas[start..count) into pas while each one hits with the rights it needs; returns the
-    /// index of the first that does not (a miss or a permission fault), or count.
+    /// index of the first that does not (a miss or a permission fault), or count. <paramref name="entry"/>
+    /// is what the lookup of that one found: -1 for a miss, else the entry without the rights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public int TranslateRun<TKernel>(ref ulong iovas, ref ulong pas, int start, int count, ushort asid, AccessRights need)
+    public int TranslateRun<TKernel>(ref ulong iovas, ref ulong pas, int start, int count, ushort asid, AccessRights need,
+                                     out int entry)
         where TKernel : struct, ITlbKernel
     {
         // Copies in locals: stores through `pas` would otherwise make the JIT reload every field.
@@ -25,23 +27,25 @@ internal sealed unsafe partial class Tlb
         uint groupMask = _groupMask;
         nint ways = Ways;
         uint classes = _sizeClasses;
+        ulong salt = SetSalt(asid);
         uint required = (uint)need;
+        entry = -1;
 
         int i = start;
         for (; i < count; i++)
         {
             ulong iova = Unsafe.Add(ref iovas, i);
-            int entry = -1;
+            entry = -1;
             ulong offsetMask = Geometry.PageOffsetMask;
             if ((classes & 1) != 0)
-                entry = Probe<TKernel>(tags, asids, iova, asid, 0, setMask, waysLog2, groupMask, ways);
+                entry = Probe<TKernel>(tags, asids, iova, asid, salt, 0, setMask, waysLog2, groupMask, ways);
             if (entry < 0 && classes > 1)
             {
                 for (int sizeClass = 1; sizeClass < Geometry.SizeClassCount && entry < 0; sizeClass++)
                 {
                     if ((classes & (1u << sizeClass)) == 0)
                         continue;
-                    entry = Probe<TKernel>(tags, asids, iova, asid, sizeClass, setMask, waysLog2, groupMask, ways);
+                    entry = Probe<TKernel>(tags, asids, iova, asid, salt, sizeClass, setMask, waysLog2, groupMask, ways);
                     offsetMask = (1UL << Geometry.SizeClassShift(sizeClass)) - 1;
                 }
             }
@@ -53,13 +57,13 @@ internal sealed unsafe partial class Tlb
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Probe<TKernel>(ulong* tags, ushort* asids, ulong iova, ushort asid, int sizeClass,
+    private static int Probe<TKernel>(ulong* tags, ushort* asids, ulong iova, ushort asid, ulong salt, int sizeClass,
                                       ulong setMask, int waysLog2, uint groupMask, nint ways)
         where TKernel : struct, ITlbKernel
     {
         int shift = Geometry.SizeClassShift(sizeClass);
         ulong tag = (iova >> shift << shift) | (uint)sizeClass;
-        nint set = (nint)((iova >> shift) & setMask) << waysLog2;
+        nint set = (nint)(((iova >> shift) ^ salt) & setMask) << waysLog2;
         nint way = 0;
         do
         {

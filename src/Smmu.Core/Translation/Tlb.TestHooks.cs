@@ -21,8 +21,8 @@ internal sealed unsafe partial class Tlb
         return valid;
     }
 
-    /// <summary>The set an entry of <paramref name="sizeClass"/> for <paramref name="iova"/> goes to.</summary>
-    internal int SetOf(ulong iova, int sizeClass) => (int)((iova >> Geometry.SizeClassShift(sizeClass)) & _setMask);
+    /// <summary>The set an entry of <paramref name="sizeClass"/> for (<paramref name="iova"/>, <paramref name="asid"/>) goes to.</summary>
+    internal int SetOf(ulong iova, ushort asid, int sizeClass) => SetOf(iova >> Geometry.SizeClassShift(sizeClass), asid);
 
     /// <summary>Size classes filled since the last full invalidation.</summary>
     internal uint SizeClassesPresent => _sizeClasses;

@@ -15,9 +15,13 @@ namespace Smmu.Core.Translation;
 /// asid:   the owner's ASID; 0 marks an invalid way (ASID 0 is never handed out)
 /// output: page/block output address | rights: AccessRights
 /// </code>
-/// An entry of size class c lives in set (iova &gt;&gt; shift(c)) mod Sets. A lookup probes the classes
-/// filled since the last full invalidation, smallest first. Replacement: an invalid way if the set
-/// has one, else round-robin per set (the cursor advances only on evictions).
+/// An entry of size class c for ASID a lives in set ((iova &gt;&gt; shift(c)) XOR salt(a)) mod Sets. The
+/// per-ASID salt matters for dynamic domains: GPU processes map their buffers at the same IOVAs, and
+/// without it they would all compete for the same sets, so at most Ways processes could stay warm.
+/// XOR keeps each ASID's mapping of pages to sets a bijection, so one ASID never puts more than one
+/// entry of a page in a set. A lookup probes the classes filled since the last full invalidation,
+/// smallest first. Replacement: an invalid way if the set has one, else round-robin per set (the
+/// cursor advances only on evictions).
 /// </summary>
 internal sealed unsafe partial class Tlb : IDisposable
 {
@@ -73,13 +77,18 @@ internal sealed unsafe partial class Tlb : IDisposable
     public int Lookup<TKernel>(ulong iova, ushort asid) where TKernel : struct, ITlbKernel
     {
         uint classes = _sizeClasses;
+        ulong salt = SetSalt(asid);
         int entry = -1;
         if ((classes & 1) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, 0);
+            entry = ProbeClass<TKernel>(iova, asid, salt, 0);
         if (entry < 0 && classes > 1)
-            entry = ProbeLargeClasses<TKernel>(iova, asid, classes);
+            entry = ProbeLargeClasses<TKernel>(iova, asid, salt, classes);
         return entry;
     }
+
+    /// <summary>The set-index salt of an ASID: a multiplicative (golden-ratio) hash, so nearby ASIDs spread out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong SetSalt(ushort asid) => (uint)asid * 0x9E3779B1u >> 16;
 
     /// <summary>The output address for <paramref name="iova"/> through <paramref name="entry"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -153,25 +162,25 @@ internal sealed unsafe partial class Tlb : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int ProbeLargeClasses<TKernel>(ulong iova, ushort asid, uint classes) where TKernel : struct, ITlbKernel
+    private int ProbeLargeClasses<TKernel>(ulong iova, ushort asid, ulong salt, uint classes) where TKernel : struct, ITlbKernel
     {
         int entry = -1;
         if ((classes & 2) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, 1);
+            entry = ProbeClass<TKernel>(iova, asid, salt, 1);
         if (entry < 0 && (classes & 4) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, 2);
+            entry = ProbeClass<TKernel>(iova, asid, salt, 2);
         return entry;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ProbeClass<TKernel>(ulong iova, ushort asid, int sizeClass) where TKernel : struct, ITlbKernel =>
-        Probe<TKernel>(_tags, _asids, iova, asid, sizeClass, _setMask, _waysLog2, _groupMask, Ways);
+    private int ProbeClass<TKernel>(ulong iova, ushort asid, ulong salt, int sizeClass) where TKernel : struct, ITlbKernel =>
+        Probe<TKernel>(_tags, _asids, iova, asid, salt, sizeClass, _setMask, _waysLog2, _groupMask, Ways);
 
     private int Fill<TKernel>(ulong iova, ushort asid, in WalkLeaf leaf) where TKernel : struct, ITlbKernel
     {
         int sizeClass = Geometry.SizeClassOfLevel(leaf.Level);
         int shift = Geometry.SizeClassShift(sizeClass);
-        int set = (int)((iova >> shift) & _setMask);
+        int set = SetOf(iova >> shift, asid);
         nint setBase = (nint)set << _waysLog2;
         int way = -1;
         for (nint group = 0; group < Ways && way < 0; group += TlbKernel.GroupWays)
@@ -203,7 +212,9 @@ internal sealed unsafe partial class Tlb : IDisposable
                 continue;
             int shift = Geometry.SizeClassShift(sizeClass);
             ulong firstBlock = first >> shift, lastBlock = last >> shift;
-            if (lastBlock - firstBlock < (ulong)Sets)
+            // One ASID: probe the set of each block while that is cheaper than a sweep. Every ASID: the
+            // set depends on the ASID, so sweep.
+            if (asid != 0 && lastBlock - firstBlock < (ulong)Sets)
             {
                 for (ulong block = firstBlock; block <= lastBlock; block++)
                     removed += InvalidateBlock<TKernel>(asid, block, shift, sizeClass);
@@ -216,23 +227,19 @@ internal sealed unsafe partial class Tlb : IDisposable
         return removed;
     }
 
-    /// <summary>Probes the one set that can hold (block, class) and drops the matching ways.</summary>
+    /// <summary>Probes the one set that can hold (block, class) for <paramref name="asid"/> and drops the matching ways.</summary>
     private int InvalidateBlock<TKernel>(ushort asid, ulong block, int shift, int sizeClass) where TKernel : struct, ITlbKernel
     {
         ulong tag = block << shift | (uint)sizeClass;
-        nint setBase = (nint)(block & _setMask) << _waysLog2;
+        nint setBase = (nint)SetOf(block, asid) << _waysLog2;
         int removed = 0;
         for (nint group = 0; group < Ways; group += TlbKernel.GroupWays)
-        {
-            ulong* tags = _tags + setBase + group;
-            ushort* asids = _asids + setBase + group;
-            uint match = asid != 0
-                ? TKernel.MatchGroup(tags, asids, tag, asid)
-                : TKernel.MatchTagGroup(tags, tag) & ~TKernel.MatchAsidGroup(asids, 0);
-            removed += Drop(asids, match & _groupMask);
-        }
+            removed += Drop(_asids + setBase + group, TKernel.MatchGroup(_tags + setBase + group, _asids + setBase + group, tag, asid) & _groupMask);
         return removed;
     }
+
+    /// <summary>The set of block number <paramref name="block"/> (IOVA &gt;&gt; class shift) for <paramref name="asid"/>.</summary>
+    private int SetOf(ulong block, ushort asid) => (int)((block ^ SetSalt(asid)) & _setMask);
 
     /// <summary>Sweeps every way for tags of <paramref name="sizeClass"/> in [low, low + span].</summary>
     private int SweepRange<TKernel>(ushort asid, ulong low, ulong span, int sizeClass) where TKernel : struct, ITlbKernel
