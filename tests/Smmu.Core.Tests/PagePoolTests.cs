@@ -38,7 +38,7 @@ public class PagePoolTests
         for (int i = 0; i < 512; i++)
             pool.Word(pa + (ulong)i * 8) = 0xDEAD_BEEF_0000_0000 | (uint)i;
         pool.ValidCount(pa) = 17;
-        pool.Free(pa);
+        pool.ZeroAndFree(pa);   // a table that still holds descriptors (a freed domain's) is zeroed on the way back
 
         Assert.True(pool.TryAllocate(3, out ulong again));
         Assert.Equal(pa, again);
@@ -46,6 +46,33 @@ public class PagePoolTests
             Assert.Equal(0UL, pool.Word(again + (ulong)i * 8));
         Assert.Equal(0, pool.ValidCount(again));
         Assert.Equal(3, pool.LevelOfPage(again));
+    }
+
+    /// <summary>Allocation does not clear pages: it relies on every free page being zero. Check that after real use.</summary>
+    [Fact]
+    public void FreePagesStayAllZeroThroughMapsUnmapsSplitsAndDomainFrees()
+    {
+        using var smmu = TestSmmu.Create(c => c with { PtPoolBytes = 256 * PageSize });
+        DomainHandle a = smmu.AttachBase(), b = smmu.Alloc();
+        TestSmmu.Ok(smmu.Map(a, 0x4000_0000, 0x8000_0000, 0x40_0000, TestSmmu.ReadWrite));        // two 2 MiB blocks
+        TestSmmu.Ok(smmu.Map(a, 0x8000_0000, 0x1_0000_0000, 0x4_0000, TestSmmu.ReadWrite));       // 64 pages
+        TestSmmu.Ok(smmu.Map(b, 0x1_0000_0000, 0x1_0000_0000, 0x4000_0000, TestSmmu.ReadWrite));  // a 1 GiB block
+        TestSmmu.Ok(smmu.Unmap(a, 0x4000_1000, 0x1000));                                          // split a block
+        TestSmmu.Ok(smmu.Unmap(a, 0x8000_0000, 0x4_0000));                                        // empties a table
+        TestSmmu.Ok(smmu.Unmap(b, 0x1_0020_0000, 0x1000));                                        // split 1 GiB, then 2 MiB
+        Fails(SmmuError.Exists, smmu.Map(a, 0x4000_0000, 0x8000_0000, 0x1000, TestSmmu.ReadWrite)); // a failed map rolls back
+        TestSmmu.Ok(smmu.DomainFree(b));                                                          // frees tables that hold leaves
+        PagePool pool = smmu.PoolForTests;
+        int freePages = 0;
+        for (ulong page = pool.Base; page < pool.Base + pool.Bytes; page += PageSize)
+        {
+            if (pool.LevelOfPage(page) >= 0)
+                continue;
+            freePages++;
+            for (ulong offset = 0; offset < PageSize; offset += 8)
+                Assert.True(pool.Word(page + offset) == 0, $"free page 0x{page:x} holds 0x{pool.Word(page + offset):x} at +0x{offset:x}");
+        }
+        Assert.Equal(pool.FreePages, freePages);
     }
 
     [Fact]

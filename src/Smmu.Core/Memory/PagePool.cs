@@ -1,13 +1,15 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Smmu.Core.Memory;
 
 /// <summary>
 /// Simulated physical memory for translation tables: <c>pt_pool_bytes</c> of 4 KiB pages at
-/// physical address <c>pt_pool_base</c>, handed out from a free list (lowest address first) and
-/// zeroed when taken. The walker reads descriptors from here by physical address, like hardware.
+/// physical address <c>pt_pool_base</c>, handed out from a LIFO free list (a fresh pool hands out
+/// the lowest address first). Free pages are always all-zero — the pool starts zeroed, and a table
+/// is freed either empty (every invalid descriptor is 0) or through <see cref="ZeroAndFree"/> — so
+/// taking a page costs no clearing. The walker reads descriptors from here by physical address.
 /// Per page it also keeps what a table needs for bookkeeping: its level and how many of its
 /// descriptors are valid, so that an emptied table can go back to the pool.
 /// </summary>
@@ -54,7 +56,7 @@ internal sealed unsafe class PagePool : IDisposable
         _freeCount = PageCount;
     }
 
-    /// <summary>Takes a zeroed page for a table at <paramref name="level"/>; false when the pool is empty.</summary>
+    /// <summary>Takes a (zero) page for a table at <paramref name="level"/>; false when the pool is empty.</summary>
     public bool TryAllocate(int level, out ulong tablePa)
     {
         if (_freeCount == 0)
@@ -63,20 +65,29 @@ internal sealed unsafe class PagePool : IDisposable
             return false;
         }
         int page = _freeStack[--_freeCount];
-        NativeMemory.Clear(_memory.Pointer + ((nuint)page << Geometry.PageShift), (nuint)Geometry.PageSize);
+        Debug.Assert(IsZero(_memory.Pointer + ((nuint)page << Geometry.PageShift)), "a free page is all-zero");
         _level[page] = (sbyte)level;
         _validCount[page] = 0;
         tablePa = Base + ((ulong)page << Geometry.PageShift);
         return true;
     }
 
-    /// <summary>Returns a table page to the pool.</summary>
+    /// <summary>Returns an empty (all-zero) table page to the pool.</summary>
     public void Free(ulong tablePa)
     {
         int page = PageIndex(tablePa);
         Debug.Assert(_level[page] != FreePage, "double free of a table page");
+        Debug.Assert(_validCount[page] == 0 && IsZero(_memory.Pointer + (tablePa - Base)), "only an empty table is freed as it is");
         _level[page] = FreePage;
         _freeStack[_freeCount++] = page;
+    }
+
+    /// <summary>Zeroes a table page that may still hold descriptors, then returns it to the pool.</summary>
+    public void ZeroAndFree(ulong tablePa)
+    {
+        ZeroPage(_memory.Pointer + (tablePa - Base));
+        _validCount[PageIndex(tablePa)] = 0;
+        Free(tablePa);
     }
 
     /// <summary>True when [pa, pa + 8) lies in the pool.</summary>
@@ -105,6 +116,20 @@ internal sealed unsafe class PagePool : IDisposable
     public ref ushort ValidCount(ulong tablePa) => ref _validCount[PageIndex(tablePa)];
 
     public void Dispose() => _memory.Dispose();
+
+    private static void ZeroPage(byte* page)
+    {
+        for (nuint offset = 0; offset < (nuint)Geometry.PageSize; offset += (nuint)Vector<byte>.Count)
+            Vector<byte>.Zero.Store(page + offset);
+    }
+
+    private static bool IsZero(byte* page)
+    {
+        for (nuint offset = 0; offset < (nuint)Geometry.PageSize; offset += (nuint)Vector<byte>.Count)
+            if (Vector.Load(page + offset) != Vector<byte>.Zero)
+                return false;
+        return true;
+    }
 
     private int PageIndex(ulong pa) => (int)((pa - Base) >> Geometry.PageShift);
 }

@@ -5,10 +5,11 @@ namespace Smmu.Core.PageTables;
 
 /// <summary>
 /// Builds and tears down stage-1 translation tables in the <see cref="PagePool"/> (io-pgtable-arm's
-/// map / unmap / free). Every operation runs twice over the same traversal: a dry run that finds
-/// conflicts and counts the table pages the change needs, then — only if the pool can supply them —
-/// the commit, which cannot fail. A failed call therefore changes nothing. TLB maintenance is the
-/// caller's: unmap reports what it removed.
+/// map / unmap / free). A failed call changes nothing, down to the order of the pool's free list:
+/// map works leaf by leaf and, on EEXIST or ENOMEM, clears the leaves it wrote and frees the tables it
+/// created in reverse order; unmap knows before it starts how many table pages its block splits need
+/// (splits only happen at the two ends of the range). TLB maintenance is the caller's: unmap reports
+/// what it removed.
 /// </summary>
 internal sealed class PageTableMapper
 {
@@ -16,6 +17,11 @@ internal sealed class PageTableMapper
     private readonly int _startLevel;
     private readonly ulong _inputLimit;
     private readonly ulong _outputLimit;
+    // The tables the current map call created, in order, with the slot pointing at each: its undo log.
+    private CreatedTable[] _created = new CreatedTable[8];
+    private int _createdCount;
+
+    private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table);
 
     public PageTableMapper(PagePool pool, int ias, int oas)
     {
@@ -45,13 +51,17 @@ internal sealed class PageTableMapper
             return SmmuError.Range;
 
         ulong attributes = Pte.AttributesFor(prot);
-        int tablesNeeded = MapLevel(root, _startLevel, iova, iova + size, pa, attributes, commit: false);
-        if (tablesNeeded < 0)
-            return tablesNeeded;
-        if (tablesNeeded > _pool.FreePages)
-            return SmmuError.NoMemory;
-        int created = MapLevel(root, _startLevel, iova, iova + size, pa, attributes, commit: true);
-        Debug.Assert(created == tablesNeeded);
+        _createdCount = 0;
+        ulong va = iova, end = iova + size;
+        while (va < end)
+        {
+            int rc = MapRun(root, ref va, ref pa, end, attributes);
+            if (rc != SmmuError.Ok)
+            {
+                RollBack(root, iova, va);
+                return rc;
+            }
+        }
         return SmmuError.Ok;
     }
 
@@ -68,12 +78,18 @@ internal sealed class PageTableMapper
         if (iova >= _inputLimit || size > _inputLimit - iova)
             return SmmuError.Range;
 
-        ulong ignored = 0, unmapped = 0;
-        int splitsNeeded = UnmapLevel(root, _startLevel, iova, iova + size, commit: false, ref ignored);
-        if (splitsNeeded > _pool.FreePages)
-            return SmmuError.NoMemory;
-        int splits = UnmapLevel(root, _startLevel, iova, iova + size, commit: true, ref unmapped);
-        Debug.Assert(splits == splitsNeeded && ignored == unmapped);
+        ulong end = iova + size, ignored = 0, unmapped = 0;
+        int splitsNeeded = 0;
+        if (EndNeedsSplit(root, iova, iova, end, out ulong firstLeafEnd)
+            || (end > firstLeafEnd && EndNeedsSplit(root, end - 1, iova, end, out _)))
+        {
+            // Only a block that the range covers in part needs a split, and only at the range's ends.
+            splitsNeeded = UnmapLevel(root, _startLevel, iova, end, commit: false, ref ignored);
+            if (splitsNeeded > _pool.FreePages)
+                return SmmuError.NoMemory;
+        }
+        int splits = UnmapLevel(root, _startLevel, iova, end, commit: true, ref unmapped);
+        Debug.Assert(splits == splitsNeeded);
         return (long)unmapped;
     }
 
@@ -81,61 +97,122 @@ internal sealed class PageTableMapper
     public void FreeAll(ulong root) => FreeTable(root, _startLevel);
 
     /// <summary>
-    /// One level of <see cref="Map"/>. <paramref name="table"/> is 0 in a dry run for a table that
-    /// would be created. Returns the tables the range needs below this level, or Exists.
+    /// Maps from <paramref name="va"/> the leaves of one size that fit in one table: descends to that
+    /// table (creating missing tables and logging them), then fills consecutive slots. A larger leaf
+    /// could only start at a table's first slot, so the size holds within the run. Advances va and pa.
     /// </summary>
-    private int MapLevel(ulong table, int level, ulong va, ulong end, ulong pa, ulong attributes, bool commit)
+    private int MapRun(ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes)
+    {
+        int leafLevel = LeafLevel(va, pa, end - va);
+        ulong table = root;
+        for (int level = _startLevel; level < leafLevel; level++)
+        {
+            int index = IndexOf(va, level);
+            ref ulong slot = ref _pool.Descriptor(table, index);
+            if (Pte.IsTable(slot, level))
+            {
+                table = Pte.TableAddress(slot);
+                continue;
+            }
+            if (Pte.IsValid(slot))
+                return SmmuError.Exists;   // a block already covers va
+            if (!_pool.TryAllocate(level + 1, out ulong next))
+                return SmmuError.NoMemory;
+            LogCreated(table, index, next);
+            slot = Pte.Table(next);
+            _pool.ValidCount(table)++;
+            table = next;
+        }
+        ulong leafSize = Geometry.LevelSize(leafLevel);
+        ref ushort valid = ref _pool.ValidCount(table);
+        for (int index = IndexOf(va, leafLevel); ; index++)
+        {
+            ref ulong slot = ref _pool.Descriptor(table, index);
+            if (Pte.IsValid(slot))
+                return SmmuError.Exists;
+            slot = Pte.Leaf(pa, attributes, leafLevel);
+            valid++;
+            va += leafSize;
+            pa += leafSize;
+            if (index == Geometry.EntriesPerTable - 1 || end - va < leafSize)
+                return SmmuError.Ok;
+        }
+    }
+
+    /// <summary>The largest leaf level (1 GiB, 2 MiB, 4 KiB) that alignment and the remaining size allow.</summary>
+    private static int LeafLevel(ulong va, ulong pa, ulong remaining)
+    {
+        for (int level = Geometry.FirstBlockLevel; level < Geometry.LastLevel; level++)
+        {
+            ulong size = Geometry.LevelSize(level);
+            if (((va | pa) & (size - 1)) == 0 && remaining >= size)
+                return level;
+        }
+        return Geometry.LastLevel;
+    }
+
+    private static int IndexOf(ulong va, int level) => (int)(va >> Geometry.LevelShift(level)) & (Geometry.EntriesPerTable - 1);
+
+    private void LogCreated(ulong parent, int index, ulong table)
+    {
+        if (_createdCount == _created.Length)
+            Array.Resize(ref _created, _created.Length * 2);
+        _created[_createdCount++] = new CreatedTable(parent, index, table);
+    }
+
+    /// <summary>
+    /// Undoes a failed map: clears the leaves it wrote in [iova, mappedEnd), then frees the tables it
+    /// created, last first, so that the pool's free list is as it was.
+    /// </summary>
+    private void RollBack(ulong root, ulong iova, ulong mappedEnd)
+    {
+        ClearLeaves(root, _startLevel, iova, mappedEnd);
+        for (int i = _createdCount - 1; i >= 0; i--)
+        {
+            CreatedTable created = _created[i];
+            Clear(created.Parent, created.Index);
+            _pool.Free(created.Table);
+        }
+        _createdCount = 0;
+    }
+
+    /// <summary>Clears every leaf in [va, end), all of them written by the failed map; frees nothing.</summary>
+    private void ClearLeaves(ulong table, int level, ulong va, ulong end)
     {
         ulong size = Geometry.LevelSize(level);
-        int shift = Geometry.LevelShift(level);
-        int tables = 0;
         while (va < end)
         {
             ulong slotEnd = Math.Min(end, Geometry.AlignDown(va, size) + size);
-            int index = (int)(va >> shift) & (Geometry.EntriesPerTable - 1);
-            ulong pte = table == 0 ? 0 : _pool.Descriptor(table, index);
-            bool leafFits = level >= Geometry.FirstBlockLevel && ((va | pa) & (size - 1)) == 0 && slotEnd - va == size;
-            if (leafFits)
-            {
-                if (Pte.IsValid(pte))
-                    return SmmuError.Exists;
-                if (commit)
-                {
-                    _pool.Descriptor(table, index) = Pte.Leaf(pa, attributes, level);
-                    _pool.ValidCount(table)++;
-                }
-            }
-            else
-            {
-                ulong next = 0;
-                if (!Pte.IsValid(pte))
-                {
-                    tables++;
-                    if (commit)
-                    {
-                        bool allocated = _pool.TryAllocate(level + 1, out next);
-                        Debug.Assert(allocated, "the dry run counted this table");
-                        _pool.Descriptor(table, index) = Pte.Table(next);
-                        _pool.ValidCount(table)++;
-                    }
-                }
-                else if (Pte.IsTable(pte, level))
-                {
-                    next = Pte.TableAddress(pte);
-                }
-                else
-                {
-                    return SmmuError.Exists;   // a block already covers part of the range
-                }
-                int below = MapLevel(next, level + 1, va, slotEnd, pa, attributes, commit);
-                if (below < 0)
-                    return below;
-                tables += below;
-            }
-            pa += slotEnd - va;
+            int index = IndexOf(va, level);
+            ulong pte = _pool.Descriptor(table, index);
+            if (Pte.IsTable(pte, level))
+                ClearLeaves(Pte.TableAddress(pte), level + 1, va, slotEnd);
+            else if (Pte.IsValid(pte))
+                Clear(table, index);
             va = slotEnd;
         }
-        return tables;
+    }
+
+    /// <summary>
+    /// True when the leaf that maps <paramref name="va"/> (one end of the range) is a block only partly
+    /// inside [start, end). <paramref name="leafEnd"/> is where that leaf, or the hole, ends: when the
+    /// other end lies before it, both ends share it and one walk answers for both.
+    /// </summary>
+    private bool EndNeedsSplit(ulong root, ulong va, ulong start, ulong end, out ulong leafEnd)
+    {
+        ulong table = root;
+        for (int level = _startLevel; ; level++)
+        {
+            ulong pte = _pool.Descriptor(table, IndexOf(va, level));
+            ulong leafStart = Geometry.AlignDown(va, Geometry.LevelSize(level));
+            leafEnd = leafStart + Geometry.LevelSize(level);
+            if (Pte.IsTable(pte, level))
+            {
+                table = Pte.TableAddress(pte);
+                continue;
+            }
+            return Pte.IsValid(pte) && (leafStart < start || leafEnd > end);
+        }
     }
 
     /// <summary>
@@ -145,13 +222,12 @@ internal sealed class PageTableMapper
     private int UnmapLevel(ulong table, int level, ulong va, ulong end, bool commit, ref ulong unmapped)
     {
         ulong size = Geometry.LevelSize(level);
-        int shift = Geometry.LevelShift(level);
         int splits = 0;
         while (va < end)
         {
             ulong leafStart = Geometry.AlignDown(va, size);
             ulong slotEnd = Math.Min(end, leafStart + size);
-            int index = (int)(va >> shift) & (Geometry.EntriesPerTable - 1);
+            int index = IndexOf(va, level);
             ulong pte = table == 0 ? Pte.Leaf(0, 0, level) : _pool.Descriptor(table, index);
             if (!Pte.IsValid(pte))
             {
@@ -212,9 +288,9 @@ internal sealed class PageTableMapper
         for (int i = 0; _pool.ValidCount(table) > 0 && i < Geometry.EntriesPerTable; i++)
         {
             ulong pte = _pool.Descriptor(table, i);
-            if (Pte.IsTable(pte, level) && Pte.IsValid(pte))
+            if (Pte.IsTable(pte, level))
                 FreeTable(Pte.TableAddress(pte), level + 1);
         }
-        _pool.Free(table);
+        _pool.ZeroAndFree(table);   // it may still hold leaves: free pages must be zero
     }
 }

@@ -29,30 +29,31 @@ internal sealed unsafe partial class Tlb
         uint classes = _sizeClasses;
         ulong salt = SetSalt(asid);
         uint required = (uint)need;
-        entry = -1;
+        int found = -1;   // a local, not the out parameter: the loop keeps it in a register
 
         int i = start;
         for (; i < count; i++)
         {
             ulong iova = Unsafe.Add(ref iovas, i);
-            entry = -1;
+            found = -1;
             ulong offsetMask = Geometry.PageOffsetMask;
             if ((classes & 1) != 0)
-                entry = Probe<TKernel>(tags, asids, iova, asid, salt, 0, setMask, waysLog2, groupMask, ways);
-            if (entry < 0 && classes > 1)
+                found = Probe<TKernel>(tags, asids, iova, asid, salt, 0, setMask, waysLog2, groupMask, ways);
+            if (found < 0 && classes > 1)
             {
-                for (int sizeClass = 1; sizeClass < Geometry.SizeClassCount && entry < 0; sizeClass++)
+                for (int sizeClass = 1; sizeClass < Geometry.SizeClassCount && found < 0; sizeClass++)
                 {
                     if ((classes & (1u << sizeClass)) == 0)
                         continue;
-                    entry = Probe<TKernel>(tags, asids, iova, asid, salt, sizeClass, setMask, waysLog2, groupMask, ways);
+                    found = Probe<TKernel>(tags, asids, iova, asid, salt, sizeClass, setMask, waysLog2, groupMask, ways);
                     offsetMask = (1UL << Geometry.SizeClassShift(sizeClass)) - 1;
                 }
             }
-            if (entry < 0 || (required & ~(uint)rights[entry]) != 0)
+            if (found < 0 || (required & ~(uint)rights[found]) != 0)
                 break;
-            Unsafe.Add(ref pas, i) = outputs[entry] | (iova & offsetMask);
+            Unsafe.Add(ref pas, i) = outputs[found] | (iova & offsetMask);
         }
+        entry = found;
         return i;
     }
 
