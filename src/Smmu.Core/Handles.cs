@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Smmu.Core;
 
 /// <summary>What a handle names; part of the handle, so one kind is never taken for another.</summary>
@@ -25,15 +27,19 @@ public static class HandleCodec
     private const int KindShift = 30;
 
     /// <summary>Bits of slot index in a handle of <paramref name="kind"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexBits(HandleKind kind) => kind == HandleKind.Instance ? 12 : 20;
 
     /// <summary>Slots a table of <paramref name="kind"/> can address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int MaxSlots(HandleKind kind) => 1 << IndexBits(kind);
 
     /// <summary>The last generation of a slot; a slot freed at this generation is retired.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int MaxGeneration(HandleKind kind) => (1 << (KindShift - IndexBits(kind))) - 1;
 
     /// <summary>Packs a handle; <paramref name="salt"/> is the domain table's (0 for instances).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Encode(HandleKind kind, int index, int generation, int salt = 0)
     {
         int bits = IndexBits(kind);
@@ -41,6 +47,7 @@ public static class HandleCodec
     }
 
     /// <summary>Splits a handle; false when its kind is not <paramref name="kind"/> or its generation is 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryDecode(uint handle, HandleKind kind, out int index, out int generation, int salt = 0)
     {
         int bits = IndexBits(kind);

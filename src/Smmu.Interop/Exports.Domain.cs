@@ -12,7 +12,7 @@ internal static unsafe partial class Exports
         {
             if (outDomain == null)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.DomainAlloc(out DomainHandle domain);
             if (rc == SmmuError.Ok)
@@ -30,7 +30,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.DomainFree(new DomainHandle(domain)) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.DomainFree(new DomainHandle(domain)) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -45,7 +45,7 @@ internal static unsafe partial class Exports
         {
             if (data == null || size > int.MaxValue)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             return instance.SetAttribute(new DomainHandle(domain), (DomainAttribute)attribute, new ReadOnlySpan<byte>(data, (int)size));
         }
@@ -62,7 +62,7 @@ internal static unsafe partial class Exports
         {
             if (data == null || size > int.MaxValue)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             return instance.GetAttribute(new DomainHandle(domain), (DomainAttribute)attribute, new Span<byte>(data, (int)size));
         }
@@ -77,7 +77,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.AttachDevice(new DomainHandle(domain), streamId) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.AttachDevice(new DomainHandle(domain), streamId) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -90,7 +90,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.DetachDevice(new DomainHandle(domain), streamId) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.DetachDevice(new DomainHandle(domain), streamId) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {

@@ -10,7 +10,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             SmmuFaultHandler? handler = function == null ? null : new NativeFaultHandler(smmu, function, cookie).Invoke;
             return instance.SetFaultHandler(new DomainHandle(baseDomain), handler);
@@ -28,7 +28,7 @@ internal static unsafe partial class Exports
         {
             if (outFault == null || outFault->Size != SmmuFault.CurrentSize)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetFault(contextBank, out SmmuFault fault);
             if (rc == SmmuError.Ok)
@@ -46,7 +46,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.ClearFault(contextBank) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.ClearFault(contextBank) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -61,7 +61,7 @@ internal static unsafe partial class Exports
         {
             if (outState == null || outState->Size != ContextBankState.CurrentSize)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetContextBank(contextBank, out ContextBankState state);
             if (rc == SmmuError.Ok)

@@ -62,7 +62,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             if (instance.InFaultHandler)
                 return SmmuError.Busy;
@@ -83,7 +83,7 @@ internal static unsafe partial class Exports
         {
             if (outStats == null || outStats->Size != SmmuStats.CurrentSize)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetStats(out SmmuStats stats);
             *outStats = stats;
@@ -100,7 +100,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.ResetStats() : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.ResetStats() : SmmuError.BadHandle;
         }
         catch (Exception e)
         {

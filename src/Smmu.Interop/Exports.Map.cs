@@ -10,7 +10,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance)
+            return InstanceTable.Get(smmu) is { } instance
                 ? instance.Map(new DomainHandle(domain), iova, pa, size, (SmmuProt)prot)
                 : SmmuError.BadHandle;
         }
@@ -25,7 +25,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance)
+            return InstanceTable.Get(smmu) is { } instance
                 ? instance.Unmap(new DomainHandle(domain), iova, size)
                 : SmmuError.BadHandle;
         }
@@ -42,7 +42,7 @@ internal static unsafe partial class Exports
         {
             if (outPa == null)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.IovaToPhys(new DomainHandle(domain), iova, out ulong pa);
             if (rc == SmmuError.Ok)
@@ -62,7 +62,7 @@ internal static unsafe partial class Exports
         {
             if (outValue == null)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.PhysRead64(pa, out ulong value);
             if (rc == SmmuError.Ok)
@@ -80,7 +80,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.PhysWrite64(pa, value) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.PhysWrite64(pa, value) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {

@@ -10,7 +10,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateAll() : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateAll() : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -23,7 +23,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateAsid(asid) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateAsid(asid) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -36,7 +36,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateVa(asid, iova, size) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateVa(asid, iova, size) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -49,7 +49,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.TlbInvalidateVaAllAsids(iova, size) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateVaAllAsids(iova, size) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {

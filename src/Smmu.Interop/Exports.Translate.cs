@@ -10,7 +10,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.TryGet(smmu, out SmmuInstance instance) ? instance.SwitchDomain(new DomainHandle(domain)) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.SwitchDomain(new DomainHandle(domain)) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {
@@ -25,7 +25,7 @@ internal static unsafe partial class Exports
         {
             if (outPa == null)
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.Translate(streamId, iova, (SmmuAccess)access, out ulong pa);
             if (rc == SmmuError.Ok)
@@ -45,7 +45,7 @@ internal static unsafe partial class Exports
         {
             if (outDone == null || count > int.MaxValue || (count > 0 && (iovas == null || outPas == null)))
                 return SmmuError.Invalid;
-            if (!InstanceTable.TryGet(smmu, out SmmuInstance instance))
+            if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.TranslateBatch(streamId, new ReadOnlySpan<ulong>(iovas, (int)count),
                                              new Span<ulong>(outPas, (int)count), (SmmuAccess)access, out int done);

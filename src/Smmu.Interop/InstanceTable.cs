@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smmu.Core;
 
 namespace Smmu.Interop;
@@ -55,18 +56,18 @@ internal static class InstanceTable
         return false;
     }
 
-    /// <summary>The live instance a handle names; false for a freed, forged, zero or wrong-kind handle.</summary>
-    public static bool TryGet(uint handle, out SmmuInstance instance)
+    /// <summary>
+    /// The live instance a handle names, or null for a freed, forged, zero or wrong-kind handle. Returned,
+    /// not written through an out parameter: the export path then needs no GC write barrier.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SmmuInstance? Get(uint handle)
     {
-        instance = null!;
         if (!HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out int generation))
-            return false;
+            return null;
         Slot slot = s_slots[index];
         SmmuInstance? found = Volatile.Read(ref slot.Instance);
-        if (found is null || slot.Generation != generation)
-            return false;
-        instance = found;
-        return true;
+        return slot.Generation == generation ? found : null;
     }
 
     /// <summary>Unregisters the instance a handle names; its handle goes stale for good.</summary>
@@ -74,7 +75,8 @@ internal static class InstanceTable
     {
         lock (s_lock)
         {
-            if (!TryGet(handle, out instance))
+            instance = Get(handle)!;
+            if (instance is null)
                 return false;
             HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out _);
             Slot slot = s_slots[index];

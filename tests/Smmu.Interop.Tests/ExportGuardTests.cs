@@ -28,7 +28,8 @@ public unsafe class ExportGuardTests
         {
             // A managed fault handler that throws: the exception unwinds out of SmmuInstance.Translate
             // into the export, whose catch-all must turn it into SMMU_EIO.
-            Assert.True(InstanceTable.TryGet(smmu, out SmmuInstance instance));
+            SmmuInstance instance = InstanceTable.Get(smmu)!;
+            Assert.NotNull(instance);
             Assert.Equal(SmmuError.Ok, instance.DomainAlloc(out DomainHandle domain));
             Assert.Equal(SmmuError.Ok, instance.AttachDevice(domain, 0));
             Assert.Equal(SmmuError.Ok, instance.SetFaultHandler(domain, (SmmuInstance _, DomainHandle _, in SmmuFault _) => throw new InvalidOperationException("boom")));
@@ -51,7 +52,8 @@ public unsafe class ExportGuardTests
         uint smmu = CreateInstance();
         try
         {
-            Assert.True(InstanceTable.TryGet(smmu, out SmmuInstance instance));
+            SmmuInstance instance = InstanceTable.Get(smmu)!;
+            Assert.NotNull(instance);
             Assert.Equal(SmmuError.Ok, instance.DomainAlloc(out DomainHandle domain));
             Assert.Equal(SmmuError.Ok, instance.AttachDevice(domain, 0));
             Assert.Equal(SmmuError.Ok, instance.SetFaultHandler(domain, (SmmuInstance _, DomainHandle _, in SmmuFault _) => throw new OutOfMemoryException()));

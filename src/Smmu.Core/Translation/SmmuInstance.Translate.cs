@@ -19,7 +19,15 @@ public sealed partial class SmmuInstance
     /// or unknown access bits); NoDevice (stream not attached); Fault (the translation faulted: the
     /// record is on the context bank, see <see cref="GetFault"/>, and went to the base domain's handler).
     /// </summary>
-    public int Translate(uint streamId, ulong iova, SmmuAccess access, out ulong pa)
+    public int Translate(uint streamId, ulong iova, SmmuAccess access, out ulong pa) => _tlb.Width switch
+    {
+        SimdWidth.Vector512 => Translate<Vector512Kernel>(streamId, iova, access, out pa),
+        SimdWidth.Vector256 => Translate<Vector256Kernel>(streamId, iova, access, out pa),
+        SimdWidth.Vector128 => Translate<Vector128Kernel>(streamId, iova, access, out pa),
+        _ => Translate<ScalarKernel>(streamId, iova, access, out pa),
+    };
+
+    private int Translate<TKernel>(uint streamId, ulong iova, SmmuAccess access, out ulong pa) where TKernel : struct, ITlbKernel
     {
         pa = 0;
         int rc = ResolveStream(streamId, access, out int bank);
@@ -27,7 +35,7 @@ public sealed partial class SmmuInstance
             return rc;
         _stats.Translations++;
         AccessRights need = AccessRightsExtensions.Required(access);
-        int entry = Lookup(iova, _banks[bank].Asid);
+        int entry = _tlb.Lookup<TKernel>(iova, _banks[bank].Asid);
         if (entry >= 0 && (need & ~_tlb.RightsOf(entry)) == 0)
         {
             _stats.TlbHits++;
@@ -140,6 +148,7 @@ public sealed partial class SmmuInstance
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ResolveStream(uint streamId, SmmuAccess access, out int bank)
     {
         bank = -1;
