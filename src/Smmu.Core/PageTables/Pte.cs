@@ -44,29 +44,37 @@ internal static class Pte
     /// <summary>Bits [47:12]: output address or next-level table address.</summary>
     public const ulong AddressMask = 0x0000_FFFF_FFFF_F000;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsValid(ulong pte) => (pte & Valid) != 0;
 
     /// <summary>A valid table descriptor (only meaningful at levels 0-2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsTable(ulong pte, int level) => level < Geometry.LastLevel && (pte & TypeMask) == TypeTable;
 
     /// <summary>A valid block or page: the walk ends here.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(ulong pte, int level) =>
         level == Geometry.LastLevel ? (pte & TypeMask) == TypePage : (pte & TypeMask) == TypeBlock && level >= Geometry.FirstBlockLevel;
 
     /// <summary>The next-level table a table descriptor points at.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TableAddress(ulong pte) => pte & AddressMask;
 
     /// <summary>The output address of a leaf at <paramref name="level"/>, aligned to its size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong OutputAddress(ulong pte, int level) => pte & AddressMask & ~(Geometry.LevelSize(level) - 1);
 
     /// <summary>A table descriptor for the table at <paramref name="tablePa"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Table(ulong tablePa) => tablePa | TypeTable;
 
     /// <summary>A page (level 3) or block (levels 1-2) descriptor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Leaf(ulong pa, ulong attributes, int level) =>
         pa | attributes | (level == Geometry.LastLevel ? TypePage : TypeBlock);
 
     /// <summary>The attribute bits of a leaf: everything but the type and the output address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafAttributes(ulong pte) => pte & ~(AddressMask | TypeMask);
 
     /// <summary>io-pgtable-arm's arm_lpae_prot_to_pte for the stage-1 format.</summary>

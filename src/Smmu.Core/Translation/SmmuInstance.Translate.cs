@@ -75,10 +75,12 @@ public sealed partial class SmmuInstance
         where TKernel : struct, ITlbKernel
     {
         AccessRights need = AccessRightsExtensions.Required(access);
-        int rc = SmmuError.Ok, slow = 0, i = 0;
+        int rc = SmmuError.Ok, slow = 0, walks = 0, i = 0;
         while (true)
         {
-            i = _tlb.TranslateRun<TKernel>(ref iovas, ref pas, i, count, _banks[bank].Asid, need, out int entry);
+            ref ContextBank cb = ref _banks[bank];
+            WalkContext walk = WalkContextOf(in cb);
+            i = _tlb.TranslateRun<TKernel>(ref iovas, ref pas, i, count, cb.Asid, need, walk, ref walks, out int entry);
             if (i == count)
                 break;
             slow++;
@@ -90,7 +92,9 @@ public sealed partial class SmmuInstance
         }
         int processed = rc == SmmuError.Ok ? i : i + 1;
         _stats.Translations += (ulong)processed;
-        _stats.TlbHits += (ulong)(processed - slow);
+        _stats.TlbHits += (ulong)(processed - slow - walks);
+        _stats.TlbMisses += (ulong)walks;
+        _stats.Walks += (ulong)walks;
         done = i;
         return rc;
     }
@@ -129,7 +133,7 @@ public sealed partial class SmmuInstance
             {
                 _stats.TlbMisses++;
                 _stats.Walks++;
-                fault = Walker.Walk(_pool, cb.Ttbr0, _mapper.StartLevel, _inputLimit, _outputLimit, iova, out WalkLeaf leaf, out level);
+                fault = WalkContextOf(in cb).Walk(iova, out WalkLeaf leaf, out level);
                 if (fault == FaultType.None)
                 {
                     // Cache the leaf even if this access is denied: it is a valid translation.
@@ -157,6 +161,8 @@ public sealed partial class SmmuInstance
         bank = _streams.ContextBankOf(streamId);
         return bank < 0 ? SmmuError.NoDevice : SmmuError.Ok;
     }
+
+    private WalkContext WalkContextOf(in ContextBank bank) => new(_pool, bank.Ttbr0, _mapper.StartLevel, _inputLimit, _outputLimit);
 
     private int Lookup(ulong iova, ushort asid) => _tlb.Width switch
     {

@@ -7,6 +7,13 @@ namespace Smmu.Core.Translation;
 /// <summary>The leaf a successful walk found.</summary>
 internal readonly record struct WalkLeaf(ulong OutputBase, int Level, AccessRights Rights);
 
+/// <summary>What a walk needs besides the IOVA: the memory, a context bank's TTBR0, and the address sizes.</summary>
+internal readonly record struct WalkContext(PagePool Pool, ulong Root, int StartLevel, ulong InputLimit, ulong OutputLimit)
+{
+    public FaultType Walk(ulong iova, out WalkLeaf leaf, out int level) =>
+        Walker.Walk(Pool, Root, StartLevel, InputLimit, OutputLimit, iova, out leaf, out level);
+}
+
 /// <summary>
 /// The hardware table walk (VMSAv8-64 stage 1, 4 KiB granule): reads descriptors from simulated
 /// physical memory by address, from the root a context bank's TTBR0 names, and reports the leaf or
@@ -29,32 +36,41 @@ internal static class Walker
             level = 0;   // AArch64 reports an input address out of range as a level 0 translation fault
             return FaultType.Translation;
         }
-        ulong table = root;
-        for (level = startLevel; ; level++)
+        // A local level, not the out parameter: it is on the loop's critical path.
+        int current = startLevel;
+        FaultType fault = FaultType.None;
+        for (ulong table = root; ; current++)
         {
-            int index = (int)(iova >> Geometry.LevelShift(level)) & (Geometry.EntriesPerTable - 1);
+            int index = (int)(iova >> Geometry.LevelShift(current)) & (Geometry.EntriesPerTable - 1);
             ulong descriptorPa = table + (ulong)index * Geometry.DescriptorSize;
             if (!pool.Contains(descriptorPa))
-                return FaultType.External;
+            {
+                fault = FaultType.External;
+                break;
+            }
             ulong pte = pool.Word(descriptorPa);
-            if (!Pte.IsValid(pte))
-                return FaultType.Translation;
-            if (Pte.IsTable(pte, level))
+            if (Pte.IsTable(pte, current))
             {
                 table = Pte.TableAddress(pte);
-                if (table >= outputLimit)
-                    return FaultType.AddressSize;
-                continue;
+                if (table < outputLimit)
+                    continue;
+                fault = FaultType.AddressSize;
+                break;
             }
-            if (!Pte.IsLeaf(pte, level))
-                return FaultType.Translation;   // reserved encoding: a block at level 0, or 0b01 at level 3
+            if (!Pte.IsLeaf(pte, current))
+            {
+                fault = FaultType.Translation;   // invalid, or reserved: a block at level 0, or 0b01 at level 3
+                break;
+            }
             // The leaf is reported with the two faults that follow, for software walks (iova_to_phys).
-            leaf = new WalkLeaf(Pte.OutputAddress(pte, level), level, Pte.Rights(pte));
+            leaf = new WalkLeaf(Pte.OutputAddress(pte, current), current, Pte.Rights(pte));
             if ((pte & Pte.AddressMask) >= outputLimit)
-                return FaultType.AddressSize;
-            if ((pte & Pte.AccessFlag) == 0)
-                return FaultType.AccessFlag;
-            return FaultType.None;
+                fault = FaultType.AddressSize;
+            else if ((pte & Pte.AccessFlag) == 0)
+                fault = FaultType.AccessFlag;
+            break;
         }
+        level = current;
+        return fault;
     }
 }
