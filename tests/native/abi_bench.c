@@ -1,6 +1,7 @@
 /*
- * abi_bench.c - not a test: the cost of the C ABI on the hot path. Measures ns per smmu_translate
- * call and ns per element of smmu_translate_batch (batch 1, 16, 256, 4096) on a TLB-hit working set
+ * abi_bench.c - not a test: the cost of the C ABI on the hot path. Measures ns per call of
+ * smmu_abi_version (no work: the bare NativeAOT call transition), ns per smmu_translate call and ns
+ * per element of smmu_translate_batch (batch 1, 16, 256, 4096) on a TLB-hit working set
  * of 512 4 KiB pages (default geometry: 1024 entries x 8 ways, so the set fits), with
  * clock_gettime(CLOCK_MONOTONIC); prints the median of several repetitions per configuration.
  * Run: tests/native/run.sh LIBDIR --bench (or build/abi_bench [repetitions]).
@@ -34,14 +35,22 @@ static int cmp_double(const void *a, const void *b)
 static uint64_t iovas[4096], pas[4096];
 static volatile uint64_t sink;
 
-/* ns per element of one repetition: batch 0 means single smmu_translate calls. */
+#define BARE_CALL ((size_t)-1)
+
+/* ns per element of one repetition: batch 0 means single smmu_translate calls, BARE_CALL calls of
+ * smmu_abi_version. */
 static double run_once(smmu_t s, size_t batch, int *bad)
 {
     double t0, t1;
     uint64_t acc = 0;
     size_t done_total = 0;
     t0 = now_ns();
-    if (batch == 0) {
+    if (batch == BARE_CALL) {
+        size_t i;
+        for (i = 0; i < ELEMENTS; i++)
+            acc += (uint64_t)smmu_abi_version();
+        done_total = ELEMENTS;
+    } else if (batch == 0) {
         size_t i;
         for (i = 0; i < ELEMENTS; i++) {
             uint64_t pa = 0;
@@ -74,7 +83,7 @@ int main(int argc, char **argv)
     smmu_t s = 0;
     smmu_domain_t d = 0;
     int reps = argc > 1 ? atoi(argv[1]) : 15, i, c, bad = 0;
-    const size_t batches[] = { 0, 1, 16, 256, 4096 };
+    const size_t batches[] = { BARE_CALL, 0, 1, 16, 256, 4096 };
     smmu_stats st0, st1;
 
     if (reps < 1 || reps > MAX_REPS)
@@ -103,7 +112,9 @@ int main(int argc, char **argv)
             t[i] = run_once(s, batches[c], &bad);
         smmu_get_stats(s, &st1);
         qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-        if (batches[c] == 0)
+        if (batches[c] == BARE_CALL)
+            snprintf(name, sizeof name, "smmu_abi_version (per call)");
+        else if (batches[c] == 0)
             snprintf(name, sizeof name, "smmu_translate (per call)");
         else
             snprintf(name, sizeof name, "batch %zu (per element)", batches[c]);

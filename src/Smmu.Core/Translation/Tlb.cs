@@ -199,7 +199,11 @@ internal sealed unsafe partial class Tlb : IDisposable
         _asids[entry] = asid;
         _outputs[entry] = leaf.OutputBase;
         _rights[entry] = (byte)leaf.Rights;
-        _sizeClasses |= 1u << sizeClass;
+        // Store only when the bit changes: the next lookup loads _sizeClasses, and an unconditional store
+        // of a value that depends on this walk would make it wait for the walk, so consecutive misses
+        // could not overlap their memory accesses.
+        if ((_sizeClasses & (1u << sizeClass)) == 0)
+            _sizeClasses |= 1u << sizeClass;
         return (int)entry;
     }
 
