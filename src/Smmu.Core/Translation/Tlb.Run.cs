@@ -29,7 +29,7 @@ internal sealed unsafe partial class Tlb
                 return i;
             }
             ulong iova = Unsafe.Add(ref iovas, i);
-            found = FillFromWalk(iova, asid, need, walk);
+            found = FillFromWalk<TKernel>(iova, asid, need, walk);
             if (found < 0)
             {
                 entry = -1;      // a fault: the caller walks again and raises it
@@ -130,11 +130,11 @@ internal sealed unsafe partial class Tlb
     /// TLB and returns the entry; otherwise returns -1 and leaves the fault (and its fill) to the slow path.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int FillFromWalk(ulong iova, ushort asid, AccessRights need, in WalkContext walk)
+    private int FillFromWalk<TKernel>(ulong iova, ushort asid, AccessRights need, in WalkContext walk) where TKernel : struct, ITlbKernel
     {
         if (walk.Walk(iova, out WalkLeaf leaf, out _) != FaultType.None || (need & ~leaf.Rights) != 0)
             return -1;
-        return Fill(iova, asid, leaf);
+        return Fill<TKernel>(iova, asid, leaf);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

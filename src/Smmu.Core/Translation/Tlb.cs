@@ -176,6 +176,7 @@ internal sealed unsafe partial class Tlb : IDisposable
     private int ProbeClass<TKernel>(ulong iova, ushort asid, ulong salt, int sizeClass) where TKernel : struct, ITlbKernel =>
         Probe<TKernel>(_tags, _asids, iova, asid, salt, sizeClass, _setMask, _waysLog2, _groupMask, Ways);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Fill<TKernel>(ulong iova, ushort asid, in WalkLeaf leaf) where TKernel : struct, ITlbKernel
     {
         int sizeClass = Geometry.SizeClassOfLevel(leaf.Level);
@@ -243,6 +244,7 @@ internal sealed unsafe partial class Tlb : IDisposable
     }
 
     /// <summary>The set of block number <paramref name="block"/> (IOVA &gt;&gt; class shift) for <paramref name="asid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int SetOf(ulong block, ushort asid) => (int)((block ^ SetSalt(asid)) & _setMask);
 
     /// <summary>Sweeps every way for tags of <paramref name="sizeClass"/> in [low, low + span].</summary>

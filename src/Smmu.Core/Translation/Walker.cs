@@ -10,6 +10,7 @@ internal readonly record struct WalkLeaf(ulong OutputBase, int Level, AccessRigh
 /// <summary>What a walk needs besides the IOVA: the memory, a context bank's TTBR0, and the address sizes.</summary>
 internal readonly record struct WalkContext(PagePool Pool, ulong Root, int StartLevel, ulong InputLimit, ulong OutputLimit)
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public FaultType Walk(ulong iova, out WalkLeaf leaf, out int level) =>
         Walker.Walk(Pool, Root, StartLevel, InputLimit, OutputLimit, iova, out leaf, out level);
 }
@@ -26,7 +27,7 @@ internal static class Walker
     /// Walks <paramref name="iova"/>; on a fault, <paramref name="level"/> is where the walk stopped. For an
     /// address-size or access-flag fault, <paramref name="leaf"/> still describes the leaf that faulted.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FaultType Walk(PagePool pool, ulong root, int startLevel, ulong inputLimit, ulong outputLimit,
                                  ulong iova, out WalkLeaf leaf, out int level)
     {
