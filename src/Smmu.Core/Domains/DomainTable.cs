@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Domains;
 
@@ -54,6 +55,7 @@ internal sealed class DomainTable
     }
 
     /// <summary>The slot of a live domain; false for a freed, forged, zero or wrong-kind handle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryResolve(DomainHandle handle, out int index)
     {
         if (!HandleCodec.TryDecode(handle.Value, HandleKind.Domain, out index, out int generation, _salt)
