@@ -43,22 +43,8 @@ public class BlockBenchmarks
     public void Cleanup() => _testbed.Dispose();
 
     [Benchmark(OperationsPerInvoke = Translations)]
-    public ulong Translate()
-    {
-        SmmuInstance smmu = _testbed.Smmu;
-        ulong sum = 0;
-        foreach (ulong iova in _iovas)
-        {
-            smmu.Translate(Layout.StreamId, iova, SmmuAccess.Read, out ulong pa);
-            sum += pa;
-        }
-        return sum;
-    }
+    public ulong Translate() => _testbed.TranslateEach(_iovas);
 
     [Benchmark(OperationsPerInvoke = Translations)]
-    public ulong TranslateBatch()
-    {
-        _testbed.Smmu.TranslateBatch(Layout.StreamId, _iovas, _pas, SmmuAccess.Read, out _);
-        return _pas[^1];
-    }
+    public ulong TranslateBatch() => _testbed.TranslateAll(_iovas, _pas);
 }

@@ -40,17 +40,7 @@ public class TranslateHitBenchmarks
     public void Cleanup() => _testbed.Dispose();
 
     [Benchmark(OperationsPerInvoke = Translations)]
-    public ulong Translate()
-    {
-        SmmuInstance smmu = _testbed.Smmu;
-        ulong sum = 0;
-        foreach (ulong iova in _iovas)
-        {
-            smmu.Translate(Layout.StreamId, iova, SmmuAccess.Read, out ulong pa);
-            sum += pa;
-        }
-        return sum;
-    }
+    public ulong Translate() => _testbed.TranslateEach(_iovas);
 
     /// <summary>The 4096 IOVAs in calls of <paramref name="batchSize"/>: per-call overhead vs the batch loop.</summary>
     [Benchmark(OperationsPerInvoke = Translations)]

@@ -56,6 +56,25 @@ internal sealed class Testbed : IDisposable
         Check.Ok(Smmu.TranslateBatch(Layout.StreamId, iovas, pas, SmmuAccess.Read, out _), "warm-up translate");
     }
 
+    /// <summary>Translates each of <paramref name="iovas"/> with one <see cref="SmmuInstance.Translate"/> call; returns the sum of the PAs.</summary>
+    public ulong TranslateEach(ReadOnlySpan<ulong> iovas)
+    {
+        ulong sum = 0;
+        foreach (ulong iova in iovas)
+        {
+            Smmu.Translate(Layout.StreamId, iova, SmmuAccess.Read, out ulong pa);
+            sum += pa;
+        }
+        return sum;
+    }
+
+    /// <summary>Translates <paramref name="iovas"/> in one batch into <paramref name="pas"/>; returns the last PA.</summary>
+    public ulong TranslateAll(ReadOnlySpan<ulong> iovas, Span<ulong> pas)
+    {
+        Smmu.TranslateBatch(Layout.StreamId, iovas, pas, SmmuAccess.Read, out _);
+        return pas[iovas.Length - 1];
+    }
+
     /// <summary>TLB misses since the instance was created (or its stats reset).</summary>
     public ulong Misses => Smmu.Stats.TlbMisses;
 
