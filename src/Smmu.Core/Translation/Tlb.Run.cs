@@ -45,7 +45,9 @@ internal sealed unsafe partial class Tlb
     /// The hit loops: translate from <paramref name="start"/> while lookups hit with the rights needed.
     /// Return where they stopped; <paramref name="found"/> is -1 for a miss, else the entry that lacked
     /// the rights. Call-free, so their state stays in registers. When one size class is cached (the usual
-    /// case: a workload maps pages, or blocks), its shift and masks are loop invariants.
+    /// case: a workload maps pages, or blocks), its shift and masks are loop invariants. The two loops
+    /// repeat their set-up on purpose: one loop specialized through a type parameter measured 5-7 %
+    /// slower on every hit workload of the peers harness.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int RunHits<TKernel>(ref ulong iovas, ref ulong pas, int start, int count, ushort asid, AccessRights need, out int found)
