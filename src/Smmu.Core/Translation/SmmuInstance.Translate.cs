@@ -8,9 +8,10 @@ namespace Smmu.Core;
 
 /// <summary>
 /// The way a translation travels: stream ID → context bank (TTBR0 + ASID) → TLB lookup; a hit with the
-/// rights the access needs gives the PA; anything else goes to <see cref="TranslateSlow"/>: walk the
-/// tables, fill the TLB, check rights, and on a fault record it on the bank and call the base domain's
-/// handler.
+/// rights the access needs gives the PA. In a batch, a miss whose walk ends at a leaf with those rights
+/// is filled inside the run (<see cref="Tlb.TranslateRun"/>). Anything else goes to
+/// <see cref="TranslateSlow"/>: walk the tables, fill the TLB, check rights, and on a fault record it
+/// on the bank and call the base domain's handler.
 /// </summary>
 public sealed partial class SmmuInstance
 {
