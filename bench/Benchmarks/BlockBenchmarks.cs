@@ -10,6 +10,7 @@ namespace Smmu.Bench.Benchmarks;
 /// 1024-entry TLB, so after warm-up this measures the block size class's lookup path.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class BlockBenchmarks
 {
     private const int Blocks = 512;

@@ -11,6 +11,7 @@ namespace Smmu.Bench.Benchmarks;
 /// call; the sweep reads and clears every ASID either way, so later calls cost the same.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class InvalidateBenchmarks
 {
     private Testbed _testbed = null!;

@@ -11,6 +11,7 @@ namespace Smmu.Bench.Benchmarks;
 /// range, on a TLB holding 4 KiB and 2 MiB entries), not table allocation.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class MapUnmapBenchmarks
 {
     private const SmmuProt ReadWrite = SmmuProt.Read | SmmuProt.Write;

@@ -10,6 +10,7 @@ namespace Smmu.Bench.Benchmarks;
 /// With a 1024-entry 8-way TLB and the same IOVAs in every domain, 8 domains' working sets fit.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class SeedWorkloadBenchmarks
 {
     private const int TranslationsPerInvoke = 64_000;

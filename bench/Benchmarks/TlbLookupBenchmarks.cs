@@ -12,6 +12,7 @@ namespace Smmu.Bench.Benchmarks;
 /// shown for completeness).
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class TlbLookupBenchmarks
 {
     private const int Lookups = 4096;

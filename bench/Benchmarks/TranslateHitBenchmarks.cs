@@ -10,6 +10,7 @@ namespace Smmu.Bench.Benchmarks;
 /// each invocation translates the same 4096 IOVAs, one at a time or in batches.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class TranslateHitBenchmarks
 {
     private const int Translations = 4096;

@@ -10,6 +10,7 @@ namespace Smmu.Bench.Benchmarks;
 /// <see cref="IovaToPhys"/> is the software walk alone, without the TLB.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class WalkBenchmarks
 {
     private const int Pages = 1 << 18;

@@ -5,7 +5,9 @@ namespace Smmu.Bench.Plots;
 
 /// <summary>
 /// (a) ns per translation against the working set, from a sixteenth of the TLB to 100x it: one
-/// ASID-tagged domain, random reads over W pages, TranslateBatch (4096 per call) and single Translate.
+/// ASID-tagged domain, random reads over W pages, TranslateBatch (4096 per call) and single Translate;
+/// and two dynamic domains of W pages each, switching every 1000 translations, ASID-tagged vs flush on
+/// switch (tagging pays nothing while both working sets fit the TLB; flushing pays W misses a switch).
 /// Like the switching sweeps, every size is measured once per round and keeps its best run.
 /// </summary>
 internal static class WorkingSetPlot
@@ -14,6 +16,9 @@ internal static class WorkingSetPlot
     private const int MaxPages = 100 * TlbEntries;
     private const int Translations = 1 << 16;
     private const int BatchSize = 4096;
+    private const int SwitchingDomains = 2;
+    private const int SwitchEvery = 1000;
+    private const int Switches = 64;
 
     public static void Draw(string directory, TextWriter output)
     {
@@ -54,17 +59,49 @@ internal static class WorkingSetPlot
                 singleNs[p] = Math.Min(singleNs[p], single * 1e9 / Translations);
             }
         }
+        SwitchMeasurement[] tagged = Switching(sizes, SmmuConfigFlags.None);
+        SwitchMeasurement[] flush = Switching(sizes, SmmuConfigFlags.NoAsidTagging);
         for (int p = 0; p < sizes.Length; p++)
-            output.WriteLine($"  working set {sizes[p],7:N0} pages: batch {batchNs[p],6:F1} ns, single {singleNs[p],6:F1} ns, {missRate[p]:P1} misses");
+            output.WriteLine($"  working set {sizes[p],7:N0} pages: batch {batchNs[p],6:F1} ns, single {singleNs[p],6:F1} ns, {missRate[p]:P1} misses;"
+                             + $" 2 domains switching: tagged {tagged[p].NsPerTranslation,5:F1} ns, flush {flush[p].NsPerTranslation,5:F1} ns");
 
         double[] xs = sizes.Select(s => (double)s).ToArray();
-        Csv.Write(Path.Combine(directory, "working-set.csv"), "pages,kib,batch_ns_per_translation,single_ns_per_translation,misses_per_translation",
-                  sizes.Select((s, i) => new double[] { s, s * 4, batchNs[i], singleNs[i], missRate[i] }));
+        Csv.Write(Path.Combine(directory, "working-set.csv"),
+                  "pages,kib,batch_ns_per_translation,single_ns_per_translation,misses_per_translation,switching_tagged_ns,switching_flush_ns,switching_tagged_misses_per_switch,switching_flush_misses_per_switch",
+                  sizes.Select((s, i) => new double[]
+                  {
+                      s, s * 4, batchNs[i], singleNs[i], missRate[i],
+                      tagged[i].NsPerTranslation, flush[i].NsPerTranslation, tagged[i].MissesPerSwitch, flush[i].MissesPerSwitch,
+                  }));
         Chart.SaveLogX(Path.Combine(directory, "working-set.png"),
-                       $"Translation cost vs working set (one ASID-tagged domain, {TlbEntries}-entry 8-way TLB, random 4 KiB reads)",
+                       $"Translation cost vs working set W ({TlbEntries}-entry 8-way TLB, random 4 KiB reads)",
                        "working set (4 KiB pages, log scale)", $"ns per translation (best of {SwitchMeasurement.Rounds})",
-                       [new Series("TranslateBatch, 4096 per call", xs, batchNs), new Series("Translate, one per call", xs, singleNs)],
+                       [
+                           new Series("1 domain, TranslateBatch of 4096", xs, batchNs),
+                           new Series("1 domain, Translate one at a time", xs, singleNs),
+                           new Series($"{SwitchingDomains} domains of W pages, batches, a switch every {SwitchEvery}: ASID-tagged", xs, tagged.Select(m => m.NsPerTranslation).ToArray()),
+                           new Series($"{SwitchingDomains} domains of W pages, batches, a switch every {SwitchEvery}: flush on switch", xs, flush.Select(m => m.NsPerTranslation).ToArray()),
+                       ],
                        [64, 256, 1024, 4096, 16384, 65536], (TlbEntries, $"TLB capacity: {TlbEntries} entries"));
+    }
+
+    /// <summary>Two dynamic domains of each size switching in turn, one workload per size, built once.</summary>
+    private static SwitchMeasurement[] Switching(int[] sizes, SmmuConfigFlags flags)
+    {
+        var workloads = new DomainSwitchWorkload?[sizes.Length];
+        try
+        {
+            return SwitchMeasurement.Sweep(sizes.Length, p =>
+            {
+                workloads[p] ??= new DomainSwitchWorkload(Layout.Config(TlbEntries, flags: flags), SwitchingDomains, sizes[p], SwitchEvery);
+                return SwitchMeasurement.Once(workloads[p]!, SwitchingDomains, Switches);
+            });
+        }
+        finally
+        {
+            foreach (DomainSwitchWorkload? workload in workloads)
+                workload?.Dispose();
+        }
     }
 
     /// <summary>64 pages to 100x the TLB, two points per doubling.</summary>
