@@ -151,23 +151,15 @@ struct fault_log {
 };
 static struct fault_log base_log, other_log;
 
-static int32_t base_handler(smmu_t smmu, smmu_domain_t base, const smmu_fault *fault, void *cookie)
+/* Logs a fault into the struct fault_log its cookie points at. */
+static int32_t log_fault(smmu_t smmu, smmu_domain_t base, const smmu_fault *fault, void *cookie)
 {
-    base_log.calls++;
-    base_log.smmu = smmu;
-    base_log.base = base;
-    base_log.cookie = cookie;
-    base_log.last = *fault;
-    return SMMU_FAULT_TERMINATE;
-}
-
-static int32_t other_handler(smmu_t smmu, smmu_domain_t base, const smmu_fault *fault, void *cookie)
-{
-    other_log.calls++;
-    other_log.smmu = smmu;
-    other_log.base = base;
-    other_log.cookie = cookie;
-    other_log.last = *fault;
+    struct fault_log *log = cookie;
+    log->calls++;
+    log->smmu = smmu;
+    log->base = base;
+    log->cookie = cookie;
+    log->last = *fault;
     return SMMU_FAULT_TERMINATE;
 }
 
@@ -176,18 +168,17 @@ static void test_fault_to_base(void)
     struct rig r;
     smmu_domain_t unattached;
     int i;
-    static int cookie_base, cookie_other;
 
     if (!rig_up(&r, NULL, 4, 2))
         return;
     memset(&base_log, 0, sizeof base_log);
     memset(&other_log, 0, sizeof other_log);
-    CHECK_RC(0, smmu_set_fault_handler(r.smmu, r.base, base_handler, &cookie_base));
-    CHECK_RC(SMMU_EINVAL, smmu_set_fault_handler(r.smmu, r.dyn[0], other_handler, &cookie_other));
+    CHECK_RC(0, smmu_set_fault_handler(r.smmu, r.base, log_fault, &base_log));
+    CHECK_RC(SMMU_EINVAL, smmu_set_fault_handler(r.smmu, r.dyn[0], log_fault, &other_log));
     CHECK_RC(SMMU_EINVAL, smmu_set_fault_handler(r.smmu, r.dyn[1], NULL, NULL));
     unattached = make_domain(r.smmu);
     CHECK_RC(0, make_dynamic(r.smmu, unattached, r.cb));
-    CHECK_RC(SMMU_EINVAL, smmu_set_fault_handler(r.smmu, unattached, other_handler, &cookie_other));
+    CHECK_RC(SMMU_EINVAL, smmu_set_fault_handler(r.smmu, unattached, log_fault, &other_log));
 
     for (i = 0; i <= 2; i++) {
         smmu_domain_t active = i < 2 ? r.dyn[i] : r.base;
@@ -200,7 +191,7 @@ static void test_fault_to_base(void)
               base_log.calls - before);
         CHECK(base_log.base == r.base, "c2[%d]: handler's base_domain 0x%08x, expected the base 0x%08x", i,
               base_log.base, r.base);
-        CHECK(base_log.smmu == r.smmu && base_log.cookie == &cookie_base, "c2[%d]: handler got the instance and cookie",
+        CHECK(base_log.smmu == r.smmu && base_log.cookie == &base_log, "c2[%d]: handler got the instance and cookie",
               i);
         CHECK(base_log.last.active_domain == active, "c2[%d]: fault.active_domain 0x%08x, expected the active domain "
               "0x%08x", i, base_log.last.active_domain, active);
