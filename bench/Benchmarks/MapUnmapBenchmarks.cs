@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Smmu.Bench.Fixtures;
 using Smmu.Core;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Benchmarks;
 

@@ -7,8 +7,8 @@ namespace Smmu.Bench.Benchmarks;
 
 /// <summary>
 /// The raw TLB lookup (no stream, no stats, no permission check) over a precomputed array of IOVAs that
-/// all hit, for each kernel width. The width is forced with <c>Tlb.ForceWidth</c> before the TLB is
-/// filled; a width the CPU does not accelerate runs through the runtime's software fallback (slow, but
+/// all hit, for each kernel width. The width is forced when the instance is created (the TLB itself has
+/// no width: each lookup here names its kernel); a width the CPU does not accelerate runs through the runtime's software fallback (slow, but
 /// shown for completeness).
 /// </summary>
 [MemoryDiagnoser]
@@ -34,9 +34,8 @@ public class TlbLookupBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _testbed = new Testbed(Layout.Config((uint)Entries, (uint)Ways));
+        _testbed = new Testbed(Layout.Config((uint)Entries, (uint)Ways), Width);
         _tlb = _testbed.Smmu.TlbForTests;
-        _tlb.ForceWidth(Width);
         _testbed.MapPages(_testbed.Base, 0, Entries);
         _testbed.Touch(AccessPattern.Sequential(Entries));
         _iovas = AccessPattern.Random(Lookups, Entries);

@@ -1,4 +1,5 @@
 using Smmu.Core;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Fixtures;
 

@@ -1,4 +1,5 @@
 using Smmu.Core;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Fixtures;
 
@@ -10,9 +11,12 @@ internal sealed class Testbed : IDisposable
 {
     private const SmmuProt ReadWrite = SmmuProt.Read | SmmuProt.Write;
 
-    public Testbed(in SmmuConfig config)
+    /// <param name="config">The instance's geometry.</param>
+    /// <param name="width">A TLB kernel width to force whatever the CPU offers (null: the widest accelerated).</param>
+    public Testbed(in SmmuConfig config, SimdWidth? width = null)
     {
-        Smmu = SmmuInstance.Create(config);
+        Check.Ok(SmmuInstance.Create(config, width, out SmmuInstance? smmu), "create");
+        Smmu = smmu!;
         Check.Ok(Smmu.DomainAlloc(out DomainHandle baseDomain), "alloc base domain");
         Check.Ok(Smmu.AttachDevice(baseDomain, Layout.StreamId), "attach base domain");
         Check.Ok(Smmu.GetContextBank(baseDomain, out uint contextBank), "read CONTEXT_BANK");

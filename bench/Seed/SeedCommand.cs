@@ -10,7 +10,7 @@ internal static class SeedCommand
     {
         try
         {
-            output.WriteLine("== The seed scenario (shared/design/seed-dynamic-domains.txt) ==");
+            output.WriteLine("== The seed scenario (docs/design.md, \"What is modelled\") ==");
             long mismatches = SeedScenario.Run(output);
             output.WriteLine();
             output.WriteLine("== Switching processes: ASID-tagged vs NoAsidTagging ==");

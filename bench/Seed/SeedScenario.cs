@@ -1,5 +1,6 @@
 using Smmu.Bench.Fixtures;
 using Smmu.Core;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Seed;
 

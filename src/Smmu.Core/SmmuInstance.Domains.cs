@@ -1,8 +1,8 @@
-using System.Runtime.InteropServices;
 using Smmu.Core.Domains;
 
 namespace Smmu.Core;
 
+/// <summary>smmu.h "Domains": allocation and attachment (attributes are in SmmuInstance.Attributes.cs).</summary>
 public sealed partial class SmmuInstance
 {
     /// <summary>
@@ -11,6 +11,7 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int DomainAlloc(out DomainHandle domain)
     {
+        ThrowIfDisposed();
         domain = default;
         if (!_mapper.TryCreateRoot(out ulong root))
             return SmmuError.NoMemory;
@@ -26,6 +27,7 @@ public sealed partial class SmmuInstance
     /// <summary>Frees a domain and all its tables. <see cref="SmmuError.Busy"/> while attached.</summary>
     public int DomainFree(DomainHandle domain)
     {
+        ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
@@ -37,130 +39,44 @@ public sealed partial class SmmuInstance
     }
 
     /// <summary>Domains allocated.</summary>
-    public int DomainCount => _domains.Count;
-
-    /// <summary>
-    /// Sets an attribute from its C representation (<c>iommu_domain_set_attr</c>). Errors:
-    /// BadHandle; Invalid for an unknown attribute, a wrong size, CONTEXT_BANK on a domain that is not
-    /// dynamic or beyond the banks; NotPermitted for the read-only ASID and TTBR0; Busy for DYNAMIC,
-    /// CONTEXT_BANK or PROCID on an attached domain.
-    /// </summary>
-    public int SetAttribute(DomainHandle domain, DomainAttribute attribute, ReadOnlySpan<byte> data)
+    public int DomainCount
     {
-        if (!_domains.TryResolve(domain, out int index))
-            return SmmuError.BadHandle;
-        if (attribute is DomainAttribute.Asid or DomainAttribute.Ttbr0)
-            return SmmuError.NotPermitted;
-        if (attribute is not (DomainAttribute.Dynamic or DomainAttribute.ContextBank or DomainAttribute.ProcId))
-            return SmmuError.Invalid;
-        if (data.Length != sizeof(uint))
-            return SmmuError.Invalid;
-        ref Domain d = ref _domains[index];
-        if (d.IsAttached)
-            return SmmuError.Busy;
-        uint value = MemoryMarshal.Read<uint>(data);
-        switch (attribute)
+        get
         {
-            case DomainAttribute.Dynamic:
-                d.IsDynamic = value != 0;
-                if (!d.IsDynamic)
-                    d.RequestedContextBank = -1;   // the bank only means something for a dynamic domain
-                return SmmuError.Ok;
-            case DomainAttribute.ContextBank:
-                if (!d.IsDynamic || value >= _config.NumContextBanks)
-                    return SmmuError.Invalid;
-                d.RequestedContextBank = (int)value;
-                return SmmuError.Ok;
-            default:
-                d.ProcId = value;
-                return SmmuError.Ok;
+            ThrowIfDisposed();
+            return _domains.Count;
         }
     }
 
     /// <summary>
-    /// Reads an attribute in its C representation (<c>iommu_domain_get_attr</c>). Errors: BadHandle;
-    /// Invalid for an unknown attribute or a wrong size; NoDevice for CONTEXT_BANK, ASID or TTBR0
-    /// before attach.
+    /// Attaches a domain to a stream ID (<c>iommu_attach_device</c>): a base domain claims a context bank,
+    /// a dynamic domain takes an ASID on its base's bank (see <see cref="Attachments.Attach"/>).
+    /// Errors: BadHandle; Invalid (stream out of range); Busy (stream already routed, dynamic domain
+    /// already attached); NoDevice (dynamic domain without CONTEXT_BANK, or no base domain holds that
+    /// bank for the stream); NoSpace (no free context bank or ASID).
     /// </summary>
-    public int GetAttribute(DomainHandle domain, DomainAttribute attribute, Span<byte> data)
+    public int AttachDevice(DomainHandle domain, uint streamId)
     {
+        ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
-        int size = attribute switch
-        {
-            DomainAttribute.Dynamic or DomainAttribute.ContextBank or DomainAttribute.Asid or DomainAttribute.ProcId => sizeof(uint),
-            DomainAttribute.Ttbr0 => sizeof(ulong),
-            _ => 0,
-        };
-        if (size == 0 || data.Length != size)
+        if (streamId >= _config.NumStreamIds)
             return SmmuError.Invalid;
-        ref Domain d = ref _domains[index];
-        if (attribute is DomainAttribute.ContextBank or DomainAttribute.Asid or DomainAttribute.Ttbr0 && !d.IsAttached)
-            return SmmuError.NoDevice;
-        switch (attribute)
-        {
-            case DomainAttribute.Dynamic:
-                Write32(data, d.IsDynamic ? 1u : 0u);
-                break;
-            case DomainAttribute.ContextBank:
-                Write32(data, (uint)d.ContextBank);
-                break;
-            case DomainAttribute.Asid:
-                Write32(data, d.Asid);
-                break;
-            case DomainAttribute.ProcId:
-                Write32(data, d.ProcId);
-                break;
-            default:
-                ulong ttbr0 = ContextBankState.Ttbr0Image(d.Root, d.Asid);
-                MemoryMarshal.Write(data, in ttbr0);
-                break;
-        }
-        return SmmuError.Ok;
+        return _attachments.Attach(index, domain, streamId);
     }
 
-    /// <summary>Sets DYNAMIC (see <see cref="SetAttribute"/>).</summary>
-    public int SetDynamic(DomainHandle domain, bool dynamic) => SetUInt32(domain, DomainAttribute.Dynamic, dynamic ? 1u : 0u);
-
-    /// <summary>Sets CONTEXT_BANK on a dynamic domain (see <see cref="SetAttribute"/>).</summary>
-    public int SetContextBank(DomainHandle domain, uint contextBank) => SetUInt32(domain, DomainAttribute.ContextBank, contextBank);
-
-    /// <summary>Sets PROCID (see <see cref="SetAttribute"/>).</summary>
-    public int SetProcId(DomainHandle domain, uint procId) => SetUInt32(domain, DomainAttribute.ProcId, procId);
-
-    /// <summary>Reads DYNAMIC.</summary>
-    public int GetDynamic(DomainHandle domain, out bool dynamic)
+    /// <summary>
+    /// Detaches a domain from a stream ID (<c>iommu_detach_device</c>; see <see cref="Attachments.Detach"/>).
+    /// Errors: BadHandle; Invalid (stream out of range); NoDevice (not attached through that stream);
+    /// Busy (a base domain while dynamic domains are attached on its bank — seed constraint 1).
+    /// </summary>
+    public int DetachDevice(DomainHandle domain, uint streamId)
     {
-        int rc = GetUInt32(domain, DomainAttribute.Dynamic, out uint value);
-        dynamic = value != 0;
-        return rc;
-    }
-
-    /// <summary>Reads CONTEXT_BANK (NoDevice before attach).</summary>
-    public int GetContextBank(DomainHandle domain, out uint contextBank) => GetUInt32(domain, DomainAttribute.ContextBank, out contextBank);
-
-    /// <summary>Reads ASID (NoDevice before attach).</summary>
-    public int GetAsid(DomainHandle domain, out uint asid) => GetUInt32(domain, DomainAttribute.Asid, out asid);
-
-    /// <summary>Reads PROCID.</summary>
-    public int GetProcId(DomainHandle domain, out uint procId) => GetUInt32(domain, DomainAttribute.ProcId, out procId);
-
-    /// <summary>Reads the TTBR0 image (NoDevice before attach).</summary>
-    public int GetTtbr0(DomainHandle domain, out ulong ttbr0)
-    {
-        ttbr0 = 0;
-        return GetAttribute(domain, DomainAttribute.Ttbr0, MemoryMarshal.AsBytes(new Span<ulong>(ref ttbr0)));
-    }
-
-    // Attributes travel in the host's byte order, as a C caller's int32/uint32/uint64 would.
-    private static void Write32(Span<byte> data, uint value) => MemoryMarshal.Write(data, in value);
-
-    private int SetUInt32(DomainHandle domain, DomainAttribute attribute, uint value) =>
-        SetAttribute(domain, attribute, MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(in value)));
-
-    private int GetUInt32(DomainHandle domain, DomainAttribute attribute, out uint value)
-    {
-        value = 0;
-        return GetAttribute(domain, attribute, MemoryMarshal.AsBytes(new Span<uint>(ref value)));
+        ThrowIfDisposed();
+        if (!_domains.TryResolve(domain, out int index))
+            return SmmuError.BadHandle;
+        if (streamId >= _config.NumStreamIds)
+            return SmmuError.Invalid;
+        return _attachments.Detach(index, streamId);
     }
 }

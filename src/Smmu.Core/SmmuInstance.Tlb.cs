@@ -1,11 +1,13 @@
 namespace Smmu.Core;
 
+/// <summary>smmu.h "TLB maintenance": the explicit invalidations a driver issues.</summary>
 public sealed partial class SmmuInstance
 {
     /// <summary>Invalidates every TLB entry (TLBIALL).</summary>
     public int TlbInvalidateAll()
     {
-        CountInvalidation(_tlb.InvalidateAll());
+        ThrowIfDisposed();
+        _translator.InvalidateAll();
         return SmmuError.Ok;
     }
 
@@ -15,9 +17,10 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int TlbInvalidateAsid(uint asid)
     {
+        ThrowIfDisposed();
         if (asid > (uint)_asids.Capacity)
             return SmmuError.Invalid;
-        CountInvalidation(asid == 0 ? 0 : _tlb.InvalidateAsid((ushort)asid));
+        _translator.InvalidateAsid((ushort)asid);
         return SmmuError.Ok;
     }
 
@@ -28,18 +31,23 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int TlbInvalidateVa(uint asid, ulong iova, ulong size)
     {
+        ThrowIfDisposed();
         if (asid > (uint)_asids.Capacity || size == 0 || iova + size - 1 < iova)
             return SmmuError.Invalid;
-        CountInvalidation(asid == 0 ? 0 : _tlb.InvalidateRange((ushort)asid, iova, iova + size - 1));
+        _translator.InvalidateRange((ushort)asid, iova, iova + size - 1);
         return SmmuError.Ok;
     }
 
-    /// <summary>Invalidates every ASID's entries that overlap [iova, iova + size) (TLBIVAA). Invalid as above.</summary>
-    public int TlbInvalidateVaAllAsids(ulong iova, ulong size)
+    /// <summary>
+    /// Invalidates every ASID's entries that overlap [iova, iova + size) (TLBIVAA, <c>smmu_tlb_inv_va_all</c>).
+    /// Invalid for size 0 or a range that wraps around 2^64.
+    /// </summary>
+    public int TlbInvalidateVaAll(ulong iova, ulong size)
     {
+        ThrowIfDisposed();
         if (size == 0 || iova + size - 1 < iova)
             return SmmuError.Invalid;
-        CountInvalidation(_tlb.InvalidateRange(0, iova, iova + size - 1));
+        _translator.InvalidateRangeAllAsids(iova, iova + size - 1);
         return SmmuError.Ok;
     }
 }

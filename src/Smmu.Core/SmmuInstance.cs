@@ -11,41 +11,41 @@ namespace Smmu.Core;
 /// TLB, and fault reporting. The API mirrors the Linux IOMMU calls; every method that a C caller
 /// can reach returns an <see cref="SmmuError"/> code instead of throwing, and a failed call leaves
 /// the model unchanged. One thread at a time per instance; distinct instances are independent.
+/// <para>This class is the facade, split like <c>smmu.h</c>'s sections (this file: instances and
+/// statistics; then Domains, Attributes, Mappings, Translation, Tlb, Faults, ContextBanks). Each method
+/// checks its arguments and delegates to the part that owns the state: <see cref="Translator"/>
+/// (translation, TLB, counters), <see cref="Attachments"/> (attach, detach, switch),
+/// <see cref="PageTableMapper"/> (tables), <see cref="FaultUnit"/> (fault delivery). Using an instance
+/// after <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>.</para>
 /// </summary>
 public sealed partial class SmmuInstance : IDisposable
 {
     private readonly SmmuConfig _config;
     private readonly PagePool _pool;
     private readonly PageTableMapper _mapper;
-    private readonly Tlb _tlb;
     private readonly AsidAllocator _asids;
     private readonly DomainTable _domains;
-    private readonly StreamTable _streams;
-    private readonly ContextBank[] _banks;
-    private readonly ulong _inputLimit;
-    private readonly ulong _outputLimit;
-    private readonly bool _flushOnSwitch;
-    private SmmuStats _stats;
+    private readonly Translator _translator;
+    private readonly Attachments _attachments;
+    private readonly FaultUnit _faults;
     private static int s_instancesCreated;
-    private int _handlerDepth;
     private bool _disposed;
 
-    private SmmuInstance(in SmmuConfig config)
+    private SmmuInstance(in SmmuConfig config, SimdWidth? forcedWidth)
     {
         _config = config;
+        var format = TableFormat.Stage1((int)config.Ias, (int)config.Oas);
         _pool = new PagePool(config.PtPoolBase, config.PtPoolBytes);
-        _mapper = new PageTableMapper(_pool, (int)config.Ias, (int)config.Oas);
-        var width = (config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest;
-        _tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays, width);
+        _mapper = new PageTableMapper(_pool, format);
         _asids = new AsidAllocator((int)config.AsidBits);
         // A different salt per instance (golden-ratio spread) keeps instances' domain handles apart.
         _domains = new DomainTable((int)((uint)Interlocked.Increment(ref s_instancesCreated) * 0x9E3779B1u >> 22));
-        _streams = new StreamTable((int)config.NumStreamIds);
-        _banks = new ContextBank[config.NumContextBanks];
-        _inputLimit = 1UL << (int)config.Ias;
-        _outputLimit = 1UL << (int)config.Oas;
-        _flushOnSwitch = (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0;
-        _stats.Size = SmmuStats.CurrentSize;
+        var banks = new ContextBank[config.NumContextBanks];
+        _faults = new FaultUnit(this, banks, _domains);
+        SimdWidth width = forcedWidth ?? ((config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest);
+        var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
+        _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, format, _faults);
+        _attachments = new Attachments(_domains, _asids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
     }
 
     /// <summary>
@@ -53,22 +53,7 @@ public sealed partial class SmmuInstance : IDisposable
     /// its range (see <see cref="SmmuConfig"/>), <see cref="SmmuError.NoMemory"/> when the host cannot
     /// back the pool.
     /// </summary>
-    public static int Create(in SmmuConfig config, out SmmuInstance? instance)
-    {
-        instance = null;
-        int rc = config.Validate();
-        if (rc != SmmuError.Ok)
-            return rc;
-        try
-        {
-            instance = new SmmuInstance(config);
-            return SmmuError.Ok;
-        }
-        catch (OutOfMemoryException)
-        {
-            return SmmuError.NoMemory;
-        }
-    }
+    public static int Create(in SmmuConfig config, out SmmuInstance? instance) => Create(config, null, out instance);
 
     /// <summary>Creates an instance, throwing on a bad config: for C# callers who prefer exceptions.</summary>
     /// <exception cref="ArgumentException">The config is invalid.</exception>
@@ -78,19 +63,59 @@ public sealed partial class SmmuInstance : IDisposable
         return rc == SmmuError.Ok ? instance! : throw new ArgumentException($"smmu config: {SmmuError.Describe(rc)}", nameof(config));
     }
 
+    /// <summary>Creates an instance whose TLB uses <paramref name="forcedWidth"/> whatever the CPU (every width runs anywhere): for tests and benchmarks.</summary>
+    internal static int Create(in SmmuConfig config, SimdWidth? forcedWidth, out SmmuInstance? instance)
+    {
+        instance = null;
+        int rc = config.Validate();
+        if (rc != SmmuError.Ok)
+            return rc;
+        try
+        {
+            instance = new SmmuInstance(config, forcedWidth);
+            return SmmuError.Ok;
+        }
+        catch (OutOfMemoryException)
+        {
+            return SmmuError.NoMemory;
+        }
+    }
+
     /// <summary>The configuration this instance was created with.</summary>
-    public SmmuConfig Config => _config;
+    public SmmuConfig Config
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _config;
+        }
+    }
 
     /// <summary>The vector width the TLB matches sets with.</summary>
-    public SimdWidth TlbWidth => _tlb.Width;
+    public SimdWidth TlbWidth
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _translator.Width;
+        }
+    }
 
     /// <summary>True while a fault handler of this instance runs (the instance cannot be destroyed then).</summary>
-    public bool InFaultHandler => _handlerDepth > 0;
+    public bool InFaultHandler
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _faults.InHandler;
+        }
+    }
 
     /// <summary>The counters, with the pool's page counts.</summary>
     public int GetStats(out SmmuStats stats)
     {
-        stats = _stats;
+        ThrowIfDisposed();
+        stats = _translator.Stats;
         stats.PtPagesInUse = (ulong)_pool.PagesInUse;
         stats.PtPagesFree = (ulong)_pool.FreePages;
         return SmmuError.Ok;
@@ -109,24 +134,27 @@ public sealed partial class SmmuInstance : IDisposable
     /// <summary>Zeroes the counters (the page counts are state, not counters, and stay).</summary>
     public int ResetStats()
     {
-        _stats = new SmmuStats { Size = SmmuStats.CurrentSize };
+        ThrowIfDisposed();
+        _translator.Stats = new SmmuStats { Size = SmmuStats.CurrentSize };
         return SmmuError.Ok;
     }
 
-    /// <summary>Frees the simulated memory and the TLB.</summary>
+    /// <summary>Frees the simulated memory and the TLB; every later use throws <see cref="ObjectDisposedException"/>.</summary>
     /// <exception cref="InvalidOperationException">Called from inside one of this instance's fault handlers.</exception>
     public void Dispose()
     {
-        if (_handlerDepth > 0)
-            throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault handler");
         if (_disposed)
             return;
+        if (_faults.InHandler)
+            throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault handler");
         _disposed = true;
         _pool.Dispose();
-        _tlb.Dispose();
+        _translator.Tlb.Dispose();
     }
 
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
     /// <summary>Internals for tests and benchmarks.</summary>
-    internal Tlb TlbForTests => _tlb;
+    internal Tlb TlbForTests => _translator.Tlb;
     internal PagePool PoolForTests => _pool;
 }

@@ -63,7 +63,7 @@ internal static unsafe partial class Exports
                 return SmmuError.Invalid;
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
-            int rc = instance.GetContextBank(contextBank, out ContextBankState state);
+            int rc = instance.GetContextBankState(contextBank, out ContextBankState state);
             if (rc == SmmuError.Ok)
                 *outState = state;
             return rc;

@@ -49,7 +49,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateVaAllAsids(iova, size) : SmmuError.BadHandle;
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateVaAll(iova, size) : SmmuError.BadHandle;
         }
         catch (Exception e)
         {

@@ -217,8 +217,8 @@ public class AllocationTests
             AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateAsid(asid); }, "invalidate ASID");
             AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVa(asid, Iova + 0x1000, 0x2000); }, "invalidate ASID+VA (probe)");
             AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVa(asid, 0, 0x1_0000_0000); }, "invalidate ASID+VA (sweep)");
-            AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVaAllAsids(Iova, 0x1000); }, "invalidate VA, all ASIDs (probe)");
-            AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVaAllAsids(0, 0x1_0000_0000); }, "invalidate VA, all ASIDs (sweep)");
+            AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVaAll(Iova, 0x1000); }, "invalidate VA, all ASIDs (probe)");
+            AssertAllocatesNothing(() => { Refill(); return smmu.TlbInvalidateVaAll(0, 0x1_0000_0000); }, "invalidate VA, all ASIDs (sweep)");
             Assert.True(smmu.Stats.TlbEntriesInvalidated >= 6UL * Iterations);
         }
     }

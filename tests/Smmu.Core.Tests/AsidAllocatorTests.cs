@@ -153,7 +153,7 @@ public class AsidAllocatorTests
             for (int k = 0; k < 5; k++)
                 Assert.True(seen.Add(smmu.AsidOf(smmu.AttachDynamic(baseDomain, stream))));
             Ok(smmu.GetContextBank(baseDomain, out uint cb));
-            Ok(smmu.GetContextBank(cb, out ContextBankState state));
+            Ok(smmu.GetContextBankState(cb, out ContextBankState state));
             Assert.Equal(smmu.AsidOf(baseDomain), state.Asid);
         }
         Assert.Equal(24, seen.Count);
@@ -181,15 +181,15 @@ public class AsidAllocatorTests
         Ok(smmu.SetDynamic(extra, true));
         Ok(smmu.SetContextBank(extra, cb));
         DomainHandle extraBase = smmu.Alloc();
-        Ok(smmu.GetContextBank(cb, out ContextBankState bankBefore));
-        Ok(smmu.GetContextBank(1, out ContextBankState bank1Before));
+        Ok(smmu.GetContextBankState(cb, out ContextBankState bankBefore));
+        Ok(smmu.GetContextBankState(1, out ContextBankState bank1Before));
         SmmuStats statsBefore = smmu.Stats;
 
         Fails(SmmuError.NoSpace, smmu.AttachDevice(extra, Sid));
         Fails(SmmuError.NoSpace, smmu.AttachDevice(extraBase, 1));
 
-        Ok(smmu.GetContextBank(cb, out ContextBankState bankAfter));
-        Ok(smmu.GetContextBank(1, out ContextBankState bank1After));
+        Ok(smmu.GetContextBankState(cb, out ContextBankState bankAfter));
+        Ok(smmu.GetContextBankState(1, out ContextBankState bank1After));
         Assert.Equal(bankBefore, bankAfter);
         Assert.Equal(254u, bankAfter.DynamicCount);
         Assert.Equal(bank1Before, bank1After);

@@ -22,8 +22,7 @@ public class AsidSwitchingTests
 
     private static (SmmuInstance Smmu, DomainHandle[] Dynamics) Setup(SimdWidth width, SmmuConfigFlags flags)
     {
-        SmmuInstance smmu = Create(c => c with { TlbEntries = 1024, TlbWays = 8, Flags = flags });
-        smmu.TlbForTests.ForceWidth(width);
+        SmmuInstance smmu = Create(c => c with { TlbEntries = 1024, TlbWays = 8, Flags = flags }, width);
         DomainHandle baseDomain = smmu.AttachBase();
         var dynamics = new DomainHandle[Domains];
         for (int k = 0; k < Domains; k++)
@@ -153,7 +152,7 @@ public class AsidSwitchingTests
             var before = TlbTests.Image(smmu.TlbForTests);
             Ok(smmu.SetProcId(smmu.Alloc(), 1));   // unrelated: no effect
             Ok(smmu.SwitchDomain(dynamics[3]));
-            Ok(smmu.GetContextBank(0, out ContextBankState state));
+            Ok(smmu.GetContextBankState(0, out ContextBankState state));
             Ok(smmu.GetTtbr0(dynamics[3], out ulong ttbr0));
             Assert.Equal(dynamics[3], state.ActiveDomain);
             Assert.Equal(smmu.AsidOf(dynamics[3]), state.Asid);
@@ -174,7 +173,7 @@ public class AsidSwitchingTests
             Ok(smmu.DetachDevice(detached, Sid));
             DomainHandle freed = smmu.Alloc();
             Ok(smmu.DomainFree(freed));
-            Ok(smmu.GetContextBank(0, out ContextBankState bankBefore));
+            Ok(smmu.GetContextBankState(0, out ContextBankState bankBefore));
             SmmuStats statsBefore = smmu.Stats;
 
             Fails(SmmuError.NoDevice, smmu.SwitchDomain(neverAttached));
@@ -183,7 +182,7 @@ public class AsidSwitchingTests
             Fails(SmmuError.BadHandle, smmu.SwitchDomain(DomainHandle.None));
             Fails(SmmuError.BadHandle, smmu.SwitchDomain(new DomainHandle(freed.Value ^ 0x0010_0000)));   // forged generation
 
-            Ok(smmu.GetContextBank(0, out ContextBankState bankAfter));
+            Ok(smmu.GetContextBankState(0, out ContextBankState bankAfter));
             Assert.Equal(bankBefore, bankAfter);
             Assert.Equal(dynamics[1], bankAfter.ActiveDomain);
             Assert.Equal(statsBefore, smmu.Stats);

@@ -11,7 +11,7 @@ public class DynamicDomainTests
 {
     private static ContextBankState Bank(SmmuInstance smmu, uint cb = 0)
     {
-        Ok(smmu.GetContextBank(cb, out ContextBankState state));
+        Ok(smmu.GetContextBankState(cb, out ContextBankState state));
         return state;
     }
 
@@ -235,7 +235,7 @@ public class DynamicDomainTests
         Ok(smmu.SetContextBank(d, 3));
         Fails(SmmuError.Invalid, smmu.SetContextBank(d, 4));
         Fails(SmmuError.Invalid, smmu.SetContextBank(d, uint.MaxValue));
-        Fails(SmmuError.Invalid, smmu.GetContextBank(4, out ContextBankState _));
+        Fails(SmmuError.Invalid, smmu.GetContextBankState(4, out ContextBankState _));
     }
 
     [Fact]
@@ -559,7 +559,7 @@ public class DynamicDomainTests
         DomainHandle live = smmu.AttachBase();
         DomainHandle bad = BadHandle(smmu, kind, live);
         Assert.NotEqual(live, bad);
-        Ok(smmu.GetContextBank(0, out ContextBankState bank));
+        Ok(smmu.GetContextBankState(0, out ContextBankState bank));
         SmmuStats stats = smmu.Stats;
         int count = smmu.DomainCount;
 
@@ -581,7 +581,7 @@ public class DynamicDomainTests
         Fails(SmmuError.BadHandle, smmu.IovaToPhys(bad, Iova, out _));
         Fails(SmmuError.BadHandle, smmu.SetFaultHandler(bad, (_, _, in _) => FaultVerdict.Terminate));
 
-        Ok(smmu.GetContextBank(0, out ContextBankState bankAfter));
+        Ok(smmu.GetContextBankState(0, out ContextBankState bankAfter));
         Assert.Equal(bank, bankAfter);
         Assert.Equal(count, smmu.DomainCount);
         Assert.Equal(stats, smmu.Stats);

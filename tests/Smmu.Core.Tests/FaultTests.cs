@@ -26,7 +26,7 @@ public class FaultTests
 
     private static ContextBankState Bank(SmmuInstance smmu, uint cb = 0)
     {
-        Ok(smmu.GetContextBank(cb, out ContextBankState state));
+        Ok(smmu.GetContextBankState(cb, out ContextBankState state));
         return state;
     }
 

@@ -496,7 +496,7 @@ public class PageTableTests
         Assert.Equal(0b11UL, Tables.Read(smmu, root) & 0b11);
         Ok(smmu.SwitchDomain(dyn));
         Ok(smmu.GetContextBank(baseDomain, out uint bank));
-        Ok(smmu.GetContextBank(bank, out ContextBankState cb));
+        Ok(smmu.GetContextBankState(bank, out ContextBankState cb));
         Assert.Equal(root, cb.Ttbr0 & Tables.PaMask);
     }
 

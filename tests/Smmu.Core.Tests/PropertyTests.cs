@@ -44,8 +44,7 @@ public class PropertyTests(ITestOutputHelper output)
         output.WriteLine($"run {run}: seed {seed} (SMMU_PROPERTY_SEED={seed - run}), {ops} operations, {width}, "
                          + $"TLB {tlbEntries}x{tlbWays}, {asidBits}-bit ASIDs, {flags}");
 
-        using var smmu = Create(c => c with { TlbEntries = tlbEntries, TlbWays = tlbWays, AsidBits = asidBits, Flags = flags });
-        smmu.TlbForTests.ForceWidth(width);
+        using var smmu = Create(c => c with { TlbEntries = tlbEntries, TlbWays = tlbWays, AsidBits = asidBits, Flags = flags }, width);
         var model = new ModelRun(smmu, seed, churn);
         model.Run(ops);
 
@@ -351,7 +350,7 @@ public class PropertyTests(ITestOutputHelper output)
                 0 => _smmu.TlbInvalidateAll(),
                 1 => _smmu.TlbInvalidateAsid(asid),
                 2 => _smmu.TlbInvalidateVa(asid, iova, size),
-                _ => _smmu.TlbInvalidateVaAllAsids(iova, size),
+                _ => _smmu.TlbInvalidateVaAll(iova, size),
             };
             Check(got == SmmuError.Ok, () => $"invalidation: got {Describe(got)}");
             Count("invalidate");

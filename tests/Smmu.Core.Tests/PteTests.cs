@@ -1,3 +1,4 @@
+using Smmu.Core.Translation;
 using Smmu.Core;
 using Smmu.Core.PageTables;
 using static Smmu.Core.Tests.TestSmmu;

@@ -10,12 +10,13 @@ internal static class TestSmmu
     public const ulong Pa = 0x1_0000_0000;
     public const SmmuProt ReadWrite = SmmuProt.Read | SmmuProt.Write;
 
-    public static SmmuInstance Create(Func<SmmuConfig, SmmuConfig>? change = null)
+    /// <summary>An instance with the default config changed by <paramref name="change"/>; <paramref name="width"/> forces the TLB kernel (any width runs on any CPU).</summary>
+    public static SmmuInstance Create(Func<SmmuConfig, SmmuConfig>? change = null, SimdWidth? width = null)
     {
         var config = SmmuConfig.Default;
         if (change != null)
             config = change(config);
-        Assert.Equal(SmmuError.Ok, SmmuInstance.Create(config, out SmmuInstance? smmu));
+        Assert.Equal(SmmuError.Ok, SmmuInstance.Create(config, width, out SmmuInstance? smmu));
         return smmu!;
     }
 

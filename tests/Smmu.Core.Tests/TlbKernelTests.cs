@@ -13,7 +13,7 @@ public unsafe class TlbKernelTests
 {
     /// <summary>Column length: a multiple of the widest sweep (32), plus a group of padding for the last offset.</summary>
     private const int Length = 256;
-    private const int Padding = TlbKernel.GroupWays;
+    private const int Padding = TlbLayout.GroupWays;
 
     public static TheoryData<SimdWidth> VectorWidths => new() { SimdWidth.Vector128, SimdWidth.Vector256, SimdWidth.Vector512 };
 
@@ -34,8 +34,8 @@ public unsafe class TlbKernelTests
                 ulong* tags = columns.Tags + offset;
                 ushort* asids = columns.Asids + offset;
                 // Probe values taken from the columns (so matches happen) and random ones.
-                ulong tag = rng.Next(4) == 0 ? RandomTag(rng) : tags[rng.Next(TlbKernel.GroupWays)];
-                ushort asid = rng.Next(4) == 0 ? RandomAsid(rng) : asids[rng.Next(TlbKernel.GroupWays)];
+                ulong tag = rng.Next(4) == 0 ? RandomTag(rng) : tags[rng.Next(TlbLayout.GroupWays)];
+                ushort asid = rng.Next(4) == 0 ? RandomAsid(rng) : asids[rng.Next(TlbLayout.GroupWays)];
 
                 Assert.Equal(ScalarKernel.MatchGroup(tags, asids, tag, asid), MatchGroup(width, tags, asids, tag, asid));
                 Assert.Equal(ScalarKernel.MatchTagGroup(tags, tag), MatchTagGroup(width, tags, tag));
@@ -59,10 +59,10 @@ public unsafe class TlbKernelTests
     public void MatchKernelsFindEveryWayOfAGroup(SimdWidth width)
     {
         // Each of the 8 ways in turn is the only match: a lane-order bug (mask bit w for way w) shows here.
-        using var columns = new Columns(TlbKernel.GroupWays);
-        for (int way = 0; way < TlbKernel.GroupWays; way++)
+        using var columns = new Columns(TlbLayout.GroupWays);
+        for (int way = 0; way < TlbLayout.GroupWays; way++)
         {
-            for (int w = 0; w < TlbKernel.GroupWays; w++)
+            for (int w = 0; w < TlbLayout.GroupWays; w++)
             {
                 columns.Tags[w] = 0x1000UL * (ulong)(w + 1);
                 columns.Asids[w] = (ushort)(w + 1);
@@ -175,7 +175,7 @@ public unsafe class TlbKernelTests
 
     private static void RandomRange(Random rng, ulong* tags, out ulong low, out ulong span, out ulong sizeClass)
     {
-        ulong anchor = rng.Next(3) == 0 ? RandomTag(rng) : tags[rng.Next(TlbKernel.GroupWays)];
+        ulong anchor = rng.Next(3) == 0 ? RandomTag(rng) : tags[rng.Next(TlbLayout.GroupWays)];
         low = rng.Next(3) switch
         {
             0 => anchor,
@@ -189,7 +189,7 @@ public unsafe class TlbKernelTests
             2 => ulong.MaxValue >> rng.Next(64),
             _ => (ulong)rng.NextInt64(),
         };
-        sizeClass = rng.Next(5) == 0 ? (ulong)rng.Next(4) : anchor & TlbKernel.SizeClassMask;
+        sizeClass = rng.Next(5) == 0 ? (ulong)rng.Next(4) : anchor & TlbLayout.SizeClassMask;
     }
 
     private static uint MatchGroup(SimdWidth width, ulong* tags, ushort* asids, ulong tag, ushort asid) => width switch

@@ -18,9 +18,9 @@ internal struct Domain
     public int ContextBank;
     /// <summary>Its ASID while attached; 0 while detached.</summary>
     public ushort Asid;
-    /// <summary>A base domain: streams routed to its bank. A dynamic domain: 1 while attached.</summary>
-    public int StreamCount;
-    /// <summary>A dynamic domain: the stream it was attached through.</summary>
+    /// <summary>A base domain: the stream IDs it is attached through (all routed to its bank). 0 for a dynamic domain.</summary>
+    public int BaseStreams;
+    /// <summary>A dynamic domain: the one stream it was attached through.</summary>
     public uint DynamicStreamId;
     /// <summary>A base domain's fault handler.</summary>
     public SmmuFaultHandler? FaultHandler;

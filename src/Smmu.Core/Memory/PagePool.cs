@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Memory;
 

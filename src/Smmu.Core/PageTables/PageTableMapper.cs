@@ -23,16 +23,13 @@ internal sealed class PageTableMapper
 
     private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table);
 
-    public PageTableMapper(PagePool pool, int ias, int oas)
+    public PageTableMapper(PagePool pool, in TableFormat format)
     {
         _pool = pool;
-        _startLevel = Geometry.StartLevel(ias);
-        _inputLimit = 1UL << ias;
-        _outputLimit = 1UL << oas;
+        _startLevel = format.StartLevel;
+        _inputLimit = format.InputLimit;
+        _outputLimit = format.OutputLimit;
     }
-
-    /// <summary>The level of a root table.</summary>
-    public int StartLevel => _startLevel;
 
     /// <summary>Takes an empty root table from the pool; false when the pool is empty.</summary>
     public bool TryCreateRoot(out ulong root) => _pool.TryAllocate(_startLevel, out root);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Smmu.Core.Translation;
 
 namespace Smmu.Core.PageTables;
 

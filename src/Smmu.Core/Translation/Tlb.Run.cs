@@ -138,24 +138,4 @@ internal sealed unsafe partial class Tlb
             return -1;
         return Fill<TKernel>(iova, asid, leaf);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Probe<TKernel>(ulong* tags, ushort* asids, ulong iova, ushort asid, ulong salt, int sizeClass,
-                                      ulong setMask, int waysLog2, uint groupMask, nint ways)
-        where TKernel : struct, ITlbKernel
-    {
-        int shift = Geometry.SizeClassShift(sizeClass);
-        ulong tag = (iova >> shift << shift) | (uint)sizeClass;
-        nint set = (nint)(((iova >> shift) ^ salt) & setMask) << waysLog2;
-        nint way = 0;
-        do
-        {
-            uint match = TKernel.MatchGroup(tags + set + way, asids + set + way, tag, asid) & groupMask;
-            if (match != 0)
-                return (int)(set + way) + BitOperations.TrailingZeroCount(match);
-            way += TlbKernel.GroupWays;
-        }
-        while (way < ways);
-        return -1;
-    }
 }

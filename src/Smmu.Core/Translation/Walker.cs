@@ -4,17 +4,6 @@ using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
-/// <summary>The leaf a successful walk found.</summary>
-internal readonly record struct WalkLeaf(ulong OutputBase, int Level, AccessRights Rights);
-
-/// <summary>What a walk needs besides the IOVA: the memory, a context bank's TTBR0, and the address sizes.</summary>
-internal readonly record struct WalkContext(PagePool Pool, ulong Root, int StartLevel, ulong InputLimit, ulong OutputLimit)
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FaultType Walk(ulong iova, out WalkLeaf leaf, out int level) =>
-        Walker.Walk(Pool, Root, StartLevel, InputLimit, OutputLimit, iova, out leaf, out level);
-}
-
 /// <summary>
 /// The hardware table walk (VMSAv8-64 stage 1, 4 KiB granule): reads descriptors from simulated
 /// physical memory by address, from the root a context bank's TTBR0 names, and reports the leaf or
@@ -28,19 +17,20 @@ internal static class Walker
     /// address-size or access-flag fault, <paramref name="leaf"/> still describes the leaf that faulted.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static FaultType Walk(PagePool pool, ulong root, int startLevel, ulong inputLimit, ulong outputLimit,
-                                 ulong iova, out WalkLeaf leaf, out int level)
+    public static FaultType Walk(in WalkContext context, ulong iova, out WalkLeaf leaf, out int level)
     {
+        PagePool pool = context.Pool;
+        ulong outputLimit = context.OutputLimit;
         leaf = default;
-        if (iova >= inputLimit)
+        if (iova >= context.InputLimit)
         {
             level = 0;   // AArch64 reports an input address out of range as a level 0 translation fault
             return FaultType.Translation;
         }
         // A local level, not the out parameter: it is on the loop's critical path.
-        int current = startLevel;
+        int current = context.StartLevel;
         FaultType fault = FaultType.None;
-        for (ulong table = root; ; current++)
+        for (ulong table = context.Root; ; current++)
         {
             int index = (int)(iova >> Geometry.LevelShift(current)) & (Geometry.EntriesPerTable - 1);
             ulong descriptorPa = table + (ulong)index * Geometry.DescriptorSize;

@@ -1,4 +1,4 @@
-namespace Smmu.Core;
+namespace Smmu.Core.PageTables;
 
 /// <summary>
 /// VMSAv8-64 translation geometry for the 4 KiB granule. Each constant is derived from the one

@@ -1,9 +1,9 @@
 using Smmu.Core.Domains;
 using Smmu.Core.PageTables;
-using Smmu.Core.Translation;
 
 namespace Smmu.Core;
 
+/// <summary>smmu.h "Mappings": map, unmap, the software walk, and simulated physical memory.</summary>
 public sealed partial class SmmuInstance
 {
     /// <summary>
@@ -14,6 +14,7 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int Map(DomainHandle domain, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
+        ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         // A new mapping covers only IOVAs that had none, and the TLB never caches a fault: nothing to invalidate.
@@ -27,12 +28,13 @@ public sealed partial class SmmuInstance
     /// </summary>
     public long Unmap(DomainHandle domain, ulong iova, ulong size)
     {
+        ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
         long unmapped = _mapper.Unmap(d.Root, iova, size);
-        if (unmapped > 0 && d.Asid != 0)
-            CountInvalidation(_tlb.InvalidateRange(d.Asid, iova, iova + size - 1));
+        if (unmapped > 0 && d.IsAttached)
+            _translator.InvalidateRange(d.Asid, iova, iova + size - 1);
         return unmapped;
     }
 
@@ -43,18 +45,13 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int IovaToPhys(DomainHandle domain, ulong iova, out ulong pa)
     {
+        ThrowIfDisposed();
         pa = 0;
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
-        if (iova >= _inputLimit)
+        if (iova >= _translator.Format.InputLimit)
             return SmmuError.Range;
-        _stats.Walks++;
-        FaultType fault = Walker.Walk(_pool, _domains[index].Root, _mapper.StartLevel, _inputLimit, _outputLimit,
-                                      iova, out WalkLeaf leaf, out _);
-        if (fault is not (FaultType.None or FaultType.AccessFlag or FaultType.AddressSize))
-            return SmmuError.NoEntry;
-        pa = leaf.OutputBase | (iova & (Geometry.LevelSize(leaf.Level) - 1));
-        return SmmuError.Ok;
+        return _translator.IovaToPhys(_domains[index].Root, iova, out pa);
     }
 
     /// <summary>
@@ -63,6 +60,7 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int PhysRead64(ulong pa, out ulong value)
     {
+        ThrowIfDisposed();
         value = 0;
         if ((pa & (Geometry.DescriptorSize - 1)) != 0)
             return SmmuError.Invalid;
@@ -81,6 +79,7 @@ public sealed partial class SmmuInstance
     /// </summary>
     public int PhysWrite64(ulong pa, ulong value)
     {
+        ThrowIfDisposed();
         if ((pa & (Geometry.DescriptorSize - 1)) != 0)
             return SmmuError.Invalid;
         if (!_pool.Contains(pa))

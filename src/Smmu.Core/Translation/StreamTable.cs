@@ -1,4 +1,4 @@
-namespace Smmu.Core.Domains;
+namespace Smmu.Core.Translation;
 
 /// <summary>Stream matching (SMR/S2CR in hardware): stream ID → context bank.</summary>
 internal sealed class StreamTable

@@ -2,15 +2,6 @@ using System.Runtime.CompilerServices;
 
 namespace Smmu.Core;
 
-/// <summary>What a handle names; part of the handle, so one kind is never taken for another.</summary>
-public enum HandleKind : uint
-{
-    /// <summary>An SMMU instance (<c>smmu_t</c>).</summary>
-    Instance = 1,
-    /// <summary>A domain (<c>smmu_domain_t</c>).</summary>
-    Domain = 2,
-}
-
 /// <summary>
 /// Generation-tagged handles (in the manner of Ryujinx's KHandleTable):
 /// <code>
@@ -62,15 +53,4 @@ public static class HandleCodec
         next = generation + 1;
         return generation < MaxGeneration(kind);
     }
-}
-
-/// <summary>A domain of one <see cref="SmmuInstance"/> (<c>smmu_domain_t</c>). <c>default</c> is never valid.</summary>
-/// <param name="Value">The handle as C sees it.</param>
-public readonly record struct DomainHandle(uint Value)
-{
-    /// <summary>Never a valid domain.</summary>
-    public static DomainHandle None => default;
-
-    /// <inheritdoc/>
-    public override string ToString() => $"domain 0x{Value:x8}";
 }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Smmu.Core.PageTables;
+namespace Smmu.Core.Translation;
 
 /// <summary>
 /// What a leaf descriptor grants, decoded once at walk time and cached in the TLB, so that a
