@@ -9,12 +9,23 @@
  *     smmu_config_init (void), smmu_strerror (string), smmu_unmap (int64_t bytes or code),
  *     smmu_abi_version and smmu_simd_width (plain values).
  *   - A failed call leaves the model exactly as it was.
- *   - Handles (smmu_t, smmu_domain_t) are integers with a kind and a generation: a freed, forged,
- *     zero or wrong-kind handle gives SMMU_EBADF, never a crash. 0 is never a valid handle. A freed
- *     handle never names a live object again: a slot whose generations are used up is retired
- *     (after ~10^9 allocations an instance runs out of domain handles: SMMU_ENOMEM). Domain handles
- *     carry a per-instance salt, so one instance's domain handles are rejected by another (a forged
- *     32-bit value can of course still hit a live handle by chance).
+ *   - Handles (smmu_t, smmu_domain_t) are integers with a kind, a slot and a generation:
+ *       smmu_t:        [31:30] 1 | [29:10] generation | [9:0] instance slot
+ *       smmu_domain_t: [31:30] 2 | [29:20] instance slot | [19:8] domain slot | [7:0] generation
+ *     At most 1024 instances live at once in a process (smmu_create: SMMU_ENOMEM beyond) and 4096
+ *     domains at once per instance. What a handle value can and cannot do:
+ *       - a freed handle never names a live object of its instance again: a slot whose generations
+ *         are used up is retired (so an instance runs out of domain handles, SMMU_ENOMEM, after
+ *         about 4096 x 255 domain allocations, and a process after about 10^9 instances);
+ *       - a live instance rejects every domain handle of every other live instance, always: the
+ *         instance slot is part of the handle and no two live instances share one;
+ *       - 0, a handle of the wrong kind, or an instance handle whose instance was destroyed gives
+ *         SMMU_EBADF;
+ *       - a forged value (any other 32-bit number) is checked like any handle and names a live
+ *         domain only if it equals that domain's handle exactly — the library cannot tell it from
+ *         the real one; the same holds for a domain handle of a destroyed instance, whose slot a
+ *         later instance may have taken. Nothing a handle value can do reads or writes outside the
+ *         model, or crashes.
  *   - Arguments are checked in this order: NULL pointers and struct sizes, then handles, then the rest.
  *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success.
  *   - Structs that may grow carry their size as their first field: set it to sizeof(the struct).

@@ -3,7 +3,8 @@
 #   1. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests), Release build;
 #   2. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
 #      off in the JIT, each asserting which vector width actually ran (SMMU_EXPECT_SIMD_WIDTH);
-#   3. the C drivers (tests/native) against a fresh NativeAOT build of libsmmu.so.
+#   3. the model's tests again with the table pool at PA 0 and at a random base;
+#   4. the C drivers (tests/native) against a fresh NativeAOT build of libsmmu.so.
 # Exit status 0 iff nothing failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +49,17 @@ for leg in "DOTNET_EnableAVX512=0 $(min $natural_width 256)" "DOTNET_EnableAVX2=
         --filter "Category=Simd" > "$build/xunit-$1.log" 2>&1
     grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit-$1.log"
     count_dotnet "$build/xunit-$1.log" "xunit $1"
+done
+
+# The table pool at PA 0 and at a random 64 KiB-aligned base: no test may depend on where the pool
+# lies, and no part of the model may take a table address for "no table" (TestSmmu.DefaultConfig).
+random_base=$(printf '0x%x' $(( (RANDOM * 32768 + RANDOM) % 65536 * 65536 )))
+for base in 0 "$random_base"; do
+    echo "== xunit: Smmu.Core.Tests with the table pool at $base (SMMU_TEST_POOL_BASE)"
+    SMMU_TEST_POOL_BASE=$base SMMU_EXPECT_SIMD_WIDTH=$natural_width dotnet test tests/Smmu.Core.Tests -c Release --no-build -nologo \
+        > "$build/xunit-pool-$base.log" 2>&1
+    grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit-pool-$base.log"
+    count_dotnet "$build/xunit-pool-$base.log" "xunit pool at $base"
 done
 
 echo "== NativeAOT publish of libsmmu.so"

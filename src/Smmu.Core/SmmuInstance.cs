@@ -1,4 +1,5 @@
 using Smmu.Core.Domains;
+using Smmu.Core.Handles;
 using Smmu.Core.Memory;
 using Smmu.Core.PageTables;
 using Smmu.Core.Translation;
@@ -28,30 +29,42 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly Translator _translator;
     private readonly Attachments _attachments;
     private readonly FaultUnit _faults;
-    private static int s_instancesCreated;
+    private readonly int _slot;              // see InstanceSlots; part of every domain handle
+    private bool _slotReleased;
     private bool _disposed;
 
-    private SmmuInstance(in SmmuConfig config, SimdWidth? forcedWidth)
+    private SmmuInstance(in SmmuConfig config, SimdWidth? forcedWidth, int slot, int slotGeneration)
     {
+        _slot = slot;
+        Handle = HandleCodec.EncodeInstance(slot, slotGeneration);
         _config = config;
-        var format = TableFormat.Stage1((int)config.Ias, (int)config.Oas);
-        _pool = new PagePool(config.PtPoolBase, config.PtPoolBytes);
-        _mapper = new PageTableMapper(_pool, format);
-        _asids = new AsidAllocator((int)config.AsidBits);
-        // A different salt per instance (golden-ratio spread) keeps instances' domain handles apart.
-        _domains = new DomainTable((int)((uint)Interlocked.Increment(ref s_instancesCreated) * 0x9E3779B1u >> 22));
-        var banks = new ContextBank[config.NumContextBanks];
-        _faults = new FaultUnit(this, banks, _domains);
-        SimdWidth width = forcedWidth ?? ((config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest);
-        var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
-        _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, format, _faults);
-        _attachments = new Attachments(_domains, _asids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
+        try
+        {
+            var format = TableFormat.Stage1((int)config.Ias, (int)config.Oas);
+            _pool = new PagePool(config.PtPoolBase, config.PtPoolBytes);
+            _mapper = new PageTableMapper(_pool, format);
+            _asids = new AsidAllocator((int)config.AsidBits);
+            _domains = new DomainTable(slot);
+            var banks = new ContextBank[config.NumContextBanks];
+            _faults = new FaultUnit(this, banks, _domains);
+            SimdWidth width = forcedWidth ?? ((config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest);
+            var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
+            _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, format, _faults);
+            _attachments = new Attachments(_domains, _asids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
+        }
+        catch
+        {
+            // The creator gives the slot back; this half-made object's finalizer must not.
+            _slotReleased = true;
+            GC.SuppressFinalize(this);
+            throw;
+        }
     }
 
     /// <summary>
     /// Creates an instance. Returns <see cref="SmmuError.Invalid"/> for a config with a field out of
     /// its range (see <see cref="SmmuConfig"/>), <see cref="SmmuError.NoMemory"/> when the host cannot
-    /// back the pool.
+    /// back the pool or 2^<see cref="HandleCodec.InstanceSlotBits"/> instances are alive.
     /// </summary>
     public static int Create(in SmmuConfig config, out SmmuInstance? instance) => Create(config, null, out instance);
 
@@ -70,16 +83,25 @@ public sealed partial class SmmuInstance : IDisposable
         int rc = config.Validate();
         if (rc != SmmuError.Ok)
             return rc;
+        if (!InstanceSlots.TryTake(out int slot, out int generation))
+            return SmmuError.NoMemory;
         try
         {
-            instance = new SmmuInstance(config, forcedWidth);
+            instance = new SmmuInstance(config, forcedWidth, slot, generation);
             return SmmuError.Ok;
         }
         catch (OutOfMemoryException)
         {
+            InstanceSlots.Release(slot);
             return SmmuError.NoMemory;
         }
     }
+
+    /// <summary>The C handle (<c>smmu_t</c>) of this instance: its slot and the slot's generation.</summary>
+    internal uint Handle { get; }
+
+    /// <summary>This instance's slot (see <see cref="HandleCodec"/>).</summary>
+    internal int Slot => _slot;
 
     /// <summary>The configuration this instance was created with.</summary>
     public SmmuConfig Config
@@ -150,6 +172,19 @@ public sealed partial class SmmuInstance : IDisposable
         _disposed = true;
         _pool.Dispose();
         _translator.Tlb.Dispose();
+        ReleaseSlot();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>An instance that was never disposed still gives its slot back (its native memory has finalizers of its own).</summary>
+    ~SmmuInstance() => ReleaseSlot();
+
+    private void ReleaseSlot()
+    {
+        if (_slotReleased)
+            return;
+        _slotReleased = true;
+        InstanceSlots.Release(_slot);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -43,12 +43,7 @@ internal static unsafe partial class Exports
             int rc = SmmuInstance.Create(*config, out SmmuInstance? instance);
             if (rc != SmmuError.Ok)
                 return rc;
-            if (!InstanceTable.TryAdd(instance!, out uint handle))
-            {
-                instance!.Dispose();
-                return SmmuError.NoMemory;
-            }
-            *outSmmu = handle;
+            *outSmmu = InstanceTable.Add(instance!);
             return SmmuError.Ok;
         }
         catch (Exception e)

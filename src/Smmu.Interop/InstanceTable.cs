@@ -4,56 +4,26 @@ using Smmu.Core;
 namespace Smmu.Interop;
 
 /// <summary>
-/// C handles (<c>smmu_t</c>) → instances, generation-tagged (see <see cref="HandleCodec"/>). Slots are
-/// taken next-fit, so reuse spreads over the table, and a slot whose generations are used up is
-/// retired. Create and destroy take a lock, so threads may create and destroy their own instances at
-/// once; a lookup reads one slot without locking, which is safe because an instance is used by one
-/// thread at a time.
+/// C handles (<c>smmu_t</c>) → instances. An instance's handle is its process-wide slot and that slot's
+/// generation (see <see cref="HandleCodec"/>); this table maps the slot to the instance while it is
+/// registered. Register and unregister take a lock, so threads may create and destroy their own
+/// instances at once; a lookup reads one slot without locking, which is safe because an instance is
+/// used by one thread at a time.
 /// </summary>
 internal static class InstanceTable
 {
     /// <summary>Instances alive at once.</summary>
     public static readonly int Capacity = HandleCodec.MaxSlots(HandleKind.Instance);
 
-    private sealed class Slot
-    {
-        public SmmuInstance? Instance;
-        public int Generation = 1;
-        public bool Retired;
-    }
-
-    private static readonly Slot[] s_slots = CreateSlots();
+    private static readonly SmmuInstance?[] s_instances = new SmmuInstance?[Capacity];
     private static readonly object s_lock = new();
-    private static int s_next;
 
-    private static Slot[] CreateSlots()
-    {
-        var slots = new Slot[Capacity];
-        for (int i = 0; i < slots.Length; i++)
-            slots[i] = new Slot();
-        return slots;
-    }
-
-    /// <summary>Registers an instance; false when every slot is taken (or retired).</summary>
-    public static bool TryAdd(SmmuInstance instance, out uint handle)
+    /// <summary>Registers an instance under its slot and returns its C handle.</summary>
+    public static uint Add(SmmuInstance instance)
     {
         lock (s_lock)
-        {
-            for (int probe = 0; probe < Capacity; probe++)
-            {
-                int index = (s_next + probe) % Capacity;
-                Slot slot = s_slots[index];
-                if (slot.Instance is null && !slot.Retired)
-                {
-                    Volatile.Write(ref slot.Instance, instance);
-                    s_next = (index + 1) % Capacity;
-                    handle = HandleCodec.Encode(HandleKind.Instance, index, slot.Generation);
-                    return true;
-                }
-            }
-        }
-        handle = 0;
-        return false;
+            Volatile.Write(ref s_instances[instance.Slot], instance);
+        return instance.Handle;
     }
 
     /// <summary>
@@ -63,14 +33,13 @@ internal static class InstanceTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static SmmuInstance? Get(uint handle)
     {
-        if (!HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out int generation))
+        if (!HandleCodec.TryDecodeInstance(handle, out int slot, out _))
             return null;
-        Slot slot = s_slots[index];
-        SmmuInstance? found = Volatile.Read(ref slot.Instance);
-        return slot.Generation == generation ? found : null;
+        SmmuInstance? found = Volatile.Read(ref s_instances[slot]);
+        return found is not null && found.Handle == handle ? found : null;
     }
 
-    /// <summary>Unregisters the instance a handle names; its handle goes stale for good.</summary>
+    /// <summary>Unregisters the instance a handle names; the caller disposes it, and its handle goes stale for good.</summary>
     public static bool TryRemove(uint handle, out SmmuInstance instance)
     {
         lock (s_lock)
@@ -78,10 +47,7 @@ internal static class InstanceTable
             instance = Get(handle)!;
             if (instance is null)
                 return false;
-            HandleCodec.TryDecode(handle, HandleKind.Instance, out int index, out _);
-            Slot slot = s_slots[index];
-            slot.Retired = !HandleCodec.TryAdvance(HandleKind.Instance, slot.Generation, out slot.Generation);
-            Volatile.Write(ref slot.Instance, null);
+            Volatile.Write(ref s_instances[instance.Slot], null);
             return true;
         }
     }

@@ -533,7 +533,7 @@ public class DynamicDomainTests
 
     private static DomainHandle BadHandle(SmmuInstance smmu, string kind, DomainHandle live)
     {
-        HandleCodec.TryDecode(live.Value, HandleKind.Domain, out int index, out int generation);
+        HandleCodec.TryDecodeDomain(live.Value, out int owner, out int index, out int generation);
         switch (kind)
         {
             case "freed":
@@ -543,11 +543,11 @@ public class DynamicDomainTests
             case "zero":
                 return DomainHandle.None;
             case "forged generation":
-                return new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, generation + 1));
+                return new DomainHandle(HandleCodec.EncodeDomain(owner, index, generation + 1));
             case "forged index":
-                return new DomainHandle(HandleCodec.Encode(HandleKind.Domain, 1000, 1));
+                return new DomainHandle(HandleCodec.EncodeDomain(owner, 1000, 1));
             default:
-                return new DomainHandle(HandleCodec.Encode(HandleKind.Instance, index, generation));
+                return new DomainHandle(HandleCodec.EncodeInstance(index, generation));
         }
     }
 
@@ -597,8 +597,8 @@ public class DynamicDomainTests
         DomainHandle old = smmu.Alloc();
         Ok(smmu.DomainFree(old));
         DomainHandle reused = smmu.Alloc();   // the only free slot: the same index, the next generation
-        HandleCodec.TryDecode(old.Value, HandleKind.Domain, out int oldIndex, out int oldGeneration);
-        HandleCodec.TryDecode(reused.Value, HandleKind.Domain, out int newIndex, out int newGeneration);
+        HandleCodec.TryDecodeDomain(old.Value, out _, out int oldIndex, out int oldGeneration);
+        HandleCodec.TryDecodeDomain(reused.Value, out _, out int newIndex, out int newGeneration);
         Assert.Equal(oldIndex, newIndex);
         Assert.NotEqual(oldGeneration, newGeneration);
         Fails(SmmuError.BadHandle, smmu.AttachDevice(old, Sid));

@@ -4,6 +4,7 @@ using static Smmu.Core.Tests.TestSmmu;
 namespace Smmu.Core.Tests;
 
 /// <summary>Generation-tagged domain handles: never valid again once freed, and bound to their instance.</summary>
+[Collection(AllInstanceSlots.Name)]
 public class HandleTests
 {
     [Fact]
@@ -31,13 +32,13 @@ public class HandleTests
         for (int i = 0; i < HandleCodec.MaxGeneration(HandleKind.Domain); i++)
         {
             DomainHandle d = smmu.Alloc();
-            HandleCodec.TryDecode(d.Value, HandleKind.Domain, out int slot, out _);
+            HandleCodec.TryDecodeDomain(d.Value, out _, out int slot, out _);
             Assert.True(index < 0 || slot == index, "the only free slot is reused while it has generations left");
             index = slot;
             Ok(smmu.DomainFree(d));
         }
         DomainHandle next = smmu.Alloc();
-        HandleCodec.TryDecode(next.Value, HandleKind.Domain, out int nextIndex, out _);
+        HandleCodec.TryDecodeDomain(next.Value, out _, out int nextIndex, out _);
         Assert.NotEqual(index, nextIndex);
     }
 
@@ -49,32 +50,85 @@ public class HandleTests
             using var a = Create();
             using var b = Create();
             DomainHandle fromA = a.Alloc();
-            DomainHandle fromB = b.Alloc();   // the same slot index in b, alive
+            DomainHandle fromB = b.Alloc();   // the same slot index and generation in b, alive
             Fails(SmmuError.BadHandle, b.GetProcId(fromA, out _));
             Fails(SmmuError.BadHandle, a.GetProcId(fromB, out _));
             Ok(b.GetProcId(fromB, out _));
         }
     }
 
-    [Theory]
-    [InlineData(HandleKind.Instance, 12, (1 << 18) - 1)]
-    [InlineData(HandleKind.Domain, 20, (1 << 10) - 1)]
-    public void HandlesRoundTripAndCarryTheirKind(HandleKind kind, int indexBits, int maxGeneration)
+    /// <summary>
+    /// The collision that broke the contract (two instances handing out the same domain handle, so one
+    /// could free the other's domain) cannot happen: with the most instances that can live at once, each
+    /// holding domains, every instance rejects every other instance's handles.
+    /// </summary>
+    [Fact]
+    public void WithTheMostInstancesAliveEveryInstanceRejectsEveryOtherInstancesDomains()
     {
-        Assert.Equal(indexBits, HandleCodec.IndexBits(kind));
-        Assert.Equal(maxGeneration, HandleCodec.MaxGeneration(kind));
-        int index = (1 << indexBits) - 1;
-        foreach (int salt in new[] { 0, 1, 0x2AA })
+        var instances = new List<SmmuInstance>();
+        try
         {
-            uint handle = HandleCodec.Encode(kind, index, maxGeneration, salt);
-            Assert.True(HandleCodec.TryDecode(handle, kind, out int i, out int g, salt));
-            Assert.Equal((index, maxGeneration), (i, g));
-            HandleKind other = kind == HandleKind.Domain ? HandleKind.Instance : HandleKind.Domain;
-            Assert.False(HandleCodec.TryDecode(handle, other, out _, out _, salt));
+            // Other tests may hold instances right now: take every slot that is left.
+            while (SmmuInstance.Create(SmallConfig(), out SmmuInstance? smmu) == SmmuError.Ok)
+                instances.Add(smmu!);
+            Assert.True(instances.Count > HandleCodec.MaxSlots(HandleKind.Instance) / 2, $"only {instances.Count} instances");
+            Fails(SmmuError.NoMemory, SmmuInstance.Create(SmallConfig(), out _));
+
+            var handles = new DomainHandle[instances.Count][];
+            for (int i = 0; i < instances.Count; i++)
+                handles[i] = [instances[i].Alloc(), instances[i].Alloc()];
+            var all = new HashSet<uint>();
+            foreach (DomainHandle[] own in handles)
+                foreach (DomainHandle d in own)
+                    Assert.True(all.Add(d.Value), $"domain handle 0x{d.Value:x8} handed out by two instances");
+            for (int i = 0; i < instances.Count; i++)
+                for (int j = 0; j < instances.Count; j++)
+                    foreach (DomainHandle d in handles[j])
+                        Assert.Equal(i == j ? SmmuError.Ok : SmmuError.BadHandle, instances[i].GetProcId(d, out _));
         }
-        Assert.False(HandleCodec.TryDecode(0, kind, out _, out _));
-        Assert.False(HandleCodec.TryAdvance(kind, maxGeneration, out _));
-        Assert.True(HandleCodec.TryAdvance(kind, maxGeneration - 1, out int last));
-        Assert.Equal(maxGeneration, last);
+        finally
+        {
+            foreach (SmmuInstance smmu in instances)
+                smmu.Dispose();
+        }
+        using var again = Create();   // the slots came back
     }
+
+    [Fact]
+    public void HandlesRoundTripAndCarryTheirKind()
+    {
+        int maxInstance = HandleCodec.MaxSlots(HandleKind.Instance) - 1, maxDomain = HandleCodec.MaxSlots(HandleKind.Domain) - 1;
+        foreach (int generation in new[] { 1, HandleCodec.MaxGeneration(HandleKind.Instance) })
+        {
+            uint handle = HandleCodec.EncodeInstance(maxInstance, generation);
+            Assert.True(HandleCodec.TryDecodeInstance(handle, out int slot, out int g));
+            Assert.Equal((maxInstance, generation), (slot, g));
+            Assert.False(HandleCodec.TryDecodeDomain(handle, out _, out _, out _));
+        }
+        foreach (int generation in new[] { 1, HandleCodec.MaxGeneration(HandleKind.Domain) })
+        {
+            uint handle = HandleCodec.EncodeDomain(maxInstance, maxDomain, generation);
+            Assert.True(HandleCodec.TryDecodeDomain(handle, out int owner, out int slot, out int g));
+            Assert.Equal((maxInstance, maxDomain, generation), (owner, slot, g));
+            Assert.False(HandleCodec.TryDecodeInstance(handle, out _, out _));
+        }
+        Assert.False(HandleCodec.TryDecodeInstance(0, out _, out _));
+        Assert.False(HandleCodec.TryDecodeDomain(0, out _, out _, out _));
+        foreach (HandleKind kind in new[] { HandleKind.Instance, HandleKind.Domain })
+        {
+            int max = HandleCodec.MaxGeneration(kind);
+            Assert.False(HandleCodec.TryAdvance(kind, max, out _));
+            Assert.True(HandleCodec.TryAdvance(kind, max - 1, out int last));
+            Assert.Equal(max, last);
+        }
+    }
+
+    private static SmmuConfig SmallConfig() => DefaultConfig with { PtPoolBytes = 0x4000, TlbEntries = 16, TlbWays = 4, NumStreamIds = 1 };
+}
+
+/// <summary>Tests that take every instance slot of the process run alone, so no other test's Create fails meanwhile.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AllInstanceSlots
+{
+    public const string Name = "all instance slots";
 }

@@ -13,11 +13,47 @@ internal static class TestSmmu
     /// <summary>An instance with the default config changed by <paramref name="change"/>; <paramref name="width"/> forces the TLB kernel (any width runs on any CPU).</summary>
     public static SmmuInstance Create(Func<SmmuConfig, SmmuConfig>? change = null, SimdWidth? width = null)
     {
-        var config = SmmuConfig.Default;
+        var config = DefaultConfig;
         if (change != null)
             config = change(config);
         Assert.Equal(SmmuError.Ok, SmmuInstance.Create(config, width, out SmmuInstance? smmu));
         return smmu!;
+    }
+
+    /// <summary>
+    /// <see cref="SmmuConfig.Default"/>, with the table pool moved when <c>SMMU_TEST_POOL_BASE</c> says so:
+    /// <c>0</c> (the first table page at PA 0), <c>random</c> (a random 64 KiB-aligned base below 2^32,
+    /// printed once), or an address. The suite runs once more with each, so no test depends on where the
+    /// pool lies and no part of the model takes a table address for a sentinel.
+    /// </summary>
+    public static SmmuConfig DefaultConfig
+    {
+        get
+        {
+            var config = SmmuConfig.Default;
+            if (PoolBaseOverride is ulong poolBase)
+                config.PtPoolBase = poolBase;
+            return config;
+        }
+    }
+
+    private static readonly ulong? PoolBaseOverride = ReadPoolBaseOverride();
+
+    private static ulong? ReadPoolBaseOverride()
+    {
+        string? value = Environment.GetEnvironmentVariable("SMMU_TEST_POOL_BASE");
+        if (string.IsNullOrEmpty(value))
+            return null;
+        if (value == "random")
+        {
+            int seed = Environment.TickCount;
+            ulong poolBase = (ulong)new Random(seed).NextInt64(0, 1L << 16) << 16;   // 64 KiB aligned, below 2^32
+            Console.WriteLine($"SMMU_TEST_POOL_BASE=random: pool at 0x{poolBase:x} (replay with SMMU_TEST_POOL_BASE=0x{poolBase:x})");
+            return poolBase;
+        }
+        return value.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? Convert.ToUInt64(value[2..], 16)
+            : ulong.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public static DomainHandle Alloc(this SmmuInstance smmu)

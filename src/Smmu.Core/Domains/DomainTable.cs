@@ -10,14 +10,14 @@ namespace Smmu.Core.Domains;
 /// </summary>
 internal sealed class DomainTable
 {
-    private readonly int _salt;
+    private readonly int _instanceSlot;
     private Domain[] _slots = new Domain[16];
     private int _highWater;                   // slots ever used
     private int[] _freeRing = new int[16];    // FIFO of freed slot indices
     private int _freeHead, _freeCount;
 
-    /// <param name="salt">Mixed into every handle's generation field, different per instance.</param>
-    public DomainTable(int salt) => _salt = salt & HandleCodec.MaxGeneration(HandleKind.Domain);
+    /// <param name="instanceSlot">The owning instance's slot, part of every handle (see <see cref="HandleCodec"/>).</param>
+    public DomainTable(int instanceSlot) => _instanceSlot = instanceSlot;
 
     /// <summary>Domains allocated.</summary>
     public int Count { get; private set; }
@@ -50,16 +50,16 @@ internal sealed class DomainTable
         ref Domain slot = ref _slots[index];
         slot = new Domain { Generation = slot.Generation, InUse = true, RequestedContextBank = -1, ContextBank = -1 };
         Count++;
-        handle = new DomainHandle(HandleCodec.Encode(HandleKind.Domain, index, slot.Generation, _salt));
+        handle = new DomainHandle(HandleCodec.EncodeDomain(_instanceSlot, index, slot.Generation));
         return true;
     }
 
-    /// <summary>The slot of a live domain; false for a freed, forged, zero or wrong-kind handle.</summary>
+    /// <summary>The slot of a live domain; false for a freed, forged, zero or wrong-kind handle, or another instance's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryResolve(DomainHandle handle, out int index)
     {
-        if (!HandleCodec.TryDecode(handle.Value, HandleKind.Domain, out index, out int generation, _salt)
-            || index >= _highWater)
+        if (!HandleCodec.TryDecodeDomain(handle.Value, out int owner, out index, out int generation)
+            || owner != _instanceSlot || index >= _highWater)
             return false;
         ref readonly Domain slot = ref _slots[index];
         return slot.InUse && slot.Generation == generation;

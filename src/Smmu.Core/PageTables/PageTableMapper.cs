@@ -81,11 +81,11 @@ internal sealed class PageTableMapper
             || (end > firstLeafEnd && EndNeedsSplit(root, end - 1, iova, end, out _)))
         {
             // Only a block that the range covers in part needs a split, and only at the range's ends.
-            splitsNeeded = UnmapLevel(root, _startLevel, iova, end, commit: false, ref ignored);
+            splitsNeeded = UnmapLevel(root, _startLevel, iova, end, commit: false, insideSplitBlock: false, ref ignored);
             if (splitsNeeded > _pool.FreePages)
                 return SmmuError.NoMemory;
         }
-        int splits = UnmapLevel(root, _startLevel, iova, end, commit: true, ref unmapped);
+        int splits = UnmapLevel(root, _startLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
         Debug.Assert(splits == splitsNeeded);
         return (long)unmapped;
     }
@@ -213,10 +213,12 @@ internal sealed class PageTableMapper
     }
 
     /// <summary>
-    /// One level of <see cref="Unmap"/>. <paramref name="table"/> is 0 in a dry run for a block that
-    /// would have been split: all its slots are leaves. Returns the splits needed at and below this level.
+    /// One level of <see cref="Unmap"/>. Returns the splits needed at and below this level. In a dry run,
+    /// <paramref name="insideSplitBlock"/> says that this level is a block that would have been split: it
+    /// has no table yet (<paramref name="table"/> is meaningless) and every slot is a leaf. A flag, not a
+    /// table address of 0: PA 0 is a valid table address.
     /// </summary>
-    private int UnmapLevel(ulong table, int level, ulong va, ulong end, bool commit, ref ulong unmapped)
+    private int UnmapLevel(ulong table, int level, ulong va, ulong end, bool commit, bool insideSplitBlock, ref ulong unmapped)
     {
         ulong size = Geometry.LevelSize(level);
         int splits = 0;
@@ -225,7 +227,7 @@ internal sealed class PageTableMapper
             ulong leafStart = Geometry.AlignDown(va, size);
             ulong slotEnd = Math.Min(end, leafStart + size);
             int index = IndexOf(va, level);
-            ulong pte = table == 0 ? Pte.Leaf(0, 0, level) : _pool.Descriptor(table, index);
+            ulong pte = insideSplitBlock ? Pte.Leaf(0, 0, level) : _pool.Descriptor(table, index);
             if (!Pte.IsValid(pte))
             {
                 // a hole: nothing to remove
@@ -233,7 +235,7 @@ internal sealed class PageTableMapper
             else if (Pte.IsTable(pte, level))
             {
                 ulong child = Pte.TableAddress(pte);
-                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, ref unmapped);
+                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, insideSplitBlock: false, ref unmapped);
                 if (commit && _pool.ValidCount(child) == 0)
                 {
                     _pool.Free(child);
@@ -251,8 +253,8 @@ internal sealed class PageTableMapper
                 // Part of a block: split it into the next level, then unmap there (older Linux did
                 // this; modern Linux refuses, which broke drivers that relied on it).
                 splits++;
-                ulong child = commit ? Split(table, index, pte, level) : 0;
-                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, ref unmapped);
+                ulong child = commit ? Split(table, index, pte, level) : 0;   // 0: unused, see insideSplitBlock
+                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, insideSplitBlock: !commit, ref unmapped);
             }
             va = slotEnd;
         }
