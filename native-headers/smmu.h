@@ -26,7 +26,12 @@
  *         the real one; the same holds for a domain handle of a destroyed instance, whose slot a
  *         later instance may have taken. Nothing a handle value can do reads or writes outside the
  *         model, or crashes.
- *   - Arguments are checked in this order: NULL pointers and struct sizes, then handles, then the rest.
+ *   - Arguments are checked in this order, and the first check that fails decides the code:
+ *     NULL pointers and struct sizes (EINVAL), handles (EBADF), malformed values (EINVAL: unknown
+ *     bits, misalignment, size 0, a value out of its set), addresses out of range (ERANGE), then
+ *     the model's state (EBUSY, ENODEV, EEXIST, ENOMEM, ENOSPC, in the order each function lists).
+ *     All of them are checked whatever the count of a batch: a batch of 0 translations on a stream
+ *     that is not attached is ENODEV.
  *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success.
  *   - Structs that may grow carry their size as their first field: set it to sizeof(the struct).
  *   - The library never hands memory to the caller to free; strings are static.
@@ -126,14 +131,15 @@ int32_t smmu_domain_free(smmu_t smmu, smmu_domain_t d);
 
 /* Domain attributes, after the Qualcomm driver's DOMAIN_ATTR_*. `size` must be the attribute's
  * size exactly. */
-enum { SMMU_ATTR_DYNAMIC = 1,      /* int32: set before attach */
+enum { SMMU_ATTR_DYNAMIC = 1,      /* int32, 0 or 1 (anything else is EINVAL): set before attach */
        SMMU_ATTR_CONTEXT_BANK = 2, /* uint32: read from base, set on dynamic */
        SMMU_ATTR_ASID = 3,         /* uint32, read-only, valid once attached */
        SMMU_ATTR_TTBR0 = 4,        /* uint64, read-only: TTBR0 image, table PA in 47:0, ASID in 63:48 */
        SMMU_ATTR_PROCID = 5 };     /* uint32, free for the client (CONTEXTIDR) */
 
 /* Sets an attribute (iommu_domain_set_attr). Errors: EBADF; EINVAL (NULL data, unknown attribute,
- * wrong size, CONTEXT_BANK on a domain that is not dynamic or beyond the banks); EPERM (ASID, TTBR0
+ * wrong size, DYNAMIC other than 0 or 1, CONTEXT_BANK on a domain that is not dynamic or beyond
+ * the banks); EPERM (ASID, TTBR0
  * are read-only); EBUSY (DYNAMIC, CONTEXT_BANK or PROCID on an attached domain). */
 int32_t smmu_domain_set_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, const void *data, size_t size);
 
@@ -174,7 +180,23 @@ int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
  * using the largest leaf that alignment and size allow (1 GiB, 2 MiB, 4 KiB). The domain need not
  * be attached. Errors: EBADF; EINVAL (misaligned, size 0, neither READ nor WRITE, unknown bits);
  * ERANGE (iova range beyond 2^ias, paddr range beyond 2^oas); EEXIST (overlaps a mapping);
- * ENOMEM (pool exhausted). On error nothing changed: table pages in use are as before. */
+ * ENOMEM (pool exhausted). A range that overlaps a mapping and also needs more table pages than
+ * are free is EEXIST, wherever the overlap lies. On error nothing changed: table pages in use are
+ * as before.
+ * Descriptor bits (io-pgtable-arm's stage-1 format): AF always; nG set; AP[2] (read-only) when
+ * WRITE is absent; AP[1] (EL0 access) unless PRIV; AttrIndx 0 plain, 1 CACHE, 2 MMIO (MMIO wins);
+ * SH inner shareable (0b11) for CACHE, outer shareable (0b10) otherwise, non-cacheable included,
+ * as Linux writes them (for Device and Normal non-cacheable memory the architecture treats the SH
+ * field as outer shareable anyway).
+ * Permissions (VMSAv8-64 stage 1, as the walker and the TLB check them), for an access with
+ * SMMU_ACCESS_PRIV (privileged) or without (unprivileged):
+ *   read/write: AP[2:1] = 00 priv RW, unpriv none | 01 both RW | 10 priv RO, unpriv none | 11 both RO
+ *   unprivileged execute: allowed iff UXN = 0, whatever AP (AP[1] = 0 and UXN = 0 is execute-only
+ *     for unprivileged accesses, as Linux's PAGE_EXECONLY);
+ *   privileged execute: allowed iff PXN = 0 and the memory is not writable unprivileged (AP[2:1] =
+ *     01 implies PXN: the architecture never lets privileged code run from EL0-writable memory).
+ *   So: NOEXEC executes nowhere; READ|WRITE executes unprivileged only; READ executes both;
+ *   PRIV|READ|WRITE executes privileged, and unprivileged as execute-only. */
 int32_t smmu_map(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t paddr, uint64_t size, uint32_t prot);
 
 /* Removes every mapping inside [iova, iova+size), holes or not, and invalidates the range in the
@@ -220,8 +242,10 @@ int32_t smmu_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t 
 
 /* Translates iovas[0..count) in order into out_pas, stopping at the first that fails;
  * *out_done = how many were translated, and the return code is that of iovas[*out_done]
- * (0 when all were). count 0 is fine. Errors as smmu_translate; EINVAL also for NULL arrays
- * (with count > 0) or count > INT32_MAX. */
+ * (0 when all were). count 0 is fine, and checks the stream and access like any other count.
+ * *out_done is written on every return except EINVAL for NULL pointers or count and EBADF (an
+ * exception to the out-parameter rule: a failed batch still says how far it got, 0 included).
+ * Errors as smmu_translate; EINVAL also for NULL arrays (with count > 0) or count > INT32_MAX. */
 int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas, uint64_t *out_pas,
                              size_t count, uint32_t access, size_t *out_done); /* stops at first fault */
 
@@ -232,7 +256,8 @@ int32_t smmu_tlb_inv_all(smmu_t smmu);
 /* Invalidates one ASID's entries, in one vector sweep. Errors: EBADF, EINVAL (asid >= 2^asid_bits). */
 int32_t smmu_tlb_inv_asid(smmu_t smmu, uint32_t asid);
 /* Invalidates one ASID's entries that overlap [iova, iova+size) (any page or block that overlaps).
- * Errors: EBADF, EINVAL (asid >= 2^asid_bits, size 0, range wraps around 2^64). */
+ * A range may end exactly at 2^64 (iova + size == 0 in 64-bit arithmetic); one that goes past it
+ * wraps and is EINVAL. Errors: EBADF, EINVAL (asid >= 2^asid_bits, size 0, range wraps). */
 int32_t smmu_tlb_inv_va(smmu_t smmu, uint32_t asid, uint64_t iova, uint64_t size);
 /* As smmu_tlb_inv_va, for every ASID (TLBIVAA). Errors: EBADF, EINVAL (size 0, wraps). */
 int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
@@ -244,6 +269,10 @@ int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
 #define SMMU_FAULT_ACCESS_FLAG 3u   /* the leaf's AF (bit 10) is clear */
 #define SMMU_FAULT_ADDR_SIZE 4u     /* output address beyond 2^oas */
 #define SMMU_FAULT_EXTERNAL 5u      /* a walk read outside simulated memory (FSR.EF) */
+/* Priority, where one access fails several checks (the ARM ARM's order of the checks on a walk):
+ * translation (invalid descriptor, or iova >= 2^ias), then address size (a table or output
+ * address >= 2^oas), then access flag, then permission. A leaf beyond oas without AF and without
+ * the rights is an address size fault. */
 
 /* Context-bank fault registers (ARM SMMUv2 layout, as Linux's arm-smmu.h names the bits).
  *   FSR:    [31] MULTI | [7] ASF | [4] EF | [3] PF | [2] AFF | [1] TF

@@ -1171,6 +1171,42 @@ static void test_instance_limit(void)
         CHECK_RC(0, smmu_destroy(out));
 }
 
+/* The contract's once-open questions, as smmu.h now settles them. */
+static void test_contract_decisions(void)
+{
+    smmu_t s = default_smmu();
+    smmu_domain_t d = 0, b = 0;
+    int32_t values[] = { 2, -1, 0x7fffffff }, one = 1, got = 0;
+    uint64_t iova = 0x40000000ull, pa = 0x100000000ull, out[1];
+    size_t done = 99;
+    unsigned i;
+
+    CHECK_RC(0, smmu_domain_alloc(s, &d));
+    CHECK_RC(0, smmu_domain_set_attr(s, d, SMMU_ATTR_DYNAMIC, &one, sizeof one));
+    for (i = 0; i < sizeof values / sizeof values[0]; i++)
+        CHECK_RC(SMMU_EINVAL, smmu_domain_set_attr(s, d, SMMU_ATTR_DYNAMIC, &values[i], sizeof values[i]));
+    CHECK_RC(0, smmu_domain_get_attr(s, d, SMMU_ATTR_DYNAMIC, &got, sizeof got));
+    CHECK(got == 1, "contract: a refused DYNAMIC value leaves the attribute as it was (%d)", got);
+
+    /* A batch of 0 on a stream that is not attached: ENODEV, and *out_done says 0 were translated. */
+    CHECK_RC(SMMU_ENODEV, smmu_translate_batch(s, 1, NULL, NULL, 0, SMMU_ACCESS_READ, &done));
+    CHECK(done == 0, "contract: *out_done is written by a failed batch too (%zu)", done);
+
+    /* Invalidation ranges may end exactly at 2^64. */
+    CHECK_RC(0, smmu_domain_alloc(s, &b));
+    CHECK_RC(0, smmu_attach_device(s, b, 0));
+    CHECK_RC(0, smmu_map(s, b, iova, pa, PAGE, RW));
+    CHECK_RC(0, smmu_translate(s, 0, iova, RD, &out[0]));
+    CHECK_RC(0, smmu_tlb_inv_va(s, attr_u32(s, b, SMMU_ATTR_ASID), 0ull - PAGE, PAGE));
+    CHECK_RC(0, smmu_tlb_inv_va_all(s, PAGE, 0ull - PAGE));
+    CHECK_RC(SMMU_EINVAL, smmu_tlb_inv_va_all(s, 0ull - PAGE, 2 * PAGE));
+
+    /* EINVAL (malformed) before ERANGE (out of range). */
+    CHECK_RC(SMMU_EINVAL, smmu_map(s, b, (1ull << 50) + 8, pa, PAGE, RW));
+    CHECK_RC(SMMU_ERANGE, smmu_map(s, b, 1ull << 50, pa, PAGE, RW));
+    CHECK_RC(0, smmu_destroy(s));
+}
+
 int main(void)
 {
     test_handles();
@@ -1187,5 +1223,6 @@ int main(void)
     test_misc();
     test_strerror();
     test_instance_limit();
+    test_contract_decisions();
     return check_summary("errors");
 }

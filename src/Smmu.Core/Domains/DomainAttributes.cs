@@ -10,8 +10,8 @@ namespace Smmu.Core.Domains;
 internal static class DomainAttributes
 {
     /// <summary>
-    /// Sets an attribute. Errors: Invalid for an unknown attribute, a wrong size, CONTEXT_BANK on a domain
-    /// that is not dynamic or beyond the banks; NotPermitted for the read-only ASID and TTBR0; Busy for
+    /// Sets an attribute. Errors: Invalid for an unknown attribute, a wrong size, DYNAMIC other than 0 or
+    /// 1, CONTEXT_BANK on a domain that is not dynamic or beyond the banks; NotPermitted for the read-only ASID and TTBR0; Busy for
     /// DYNAMIC, CONTEXT_BANK or PROCID on an attached domain.
     /// </summary>
     public static int Set(ref Domain d, DomainAttribute attribute, ReadOnlySpan<byte> data, uint contextBanks)
@@ -28,6 +28,8 @@ internal static class DomainAttributes
         switch (attribute)
         {
             case DomainAttribute.Dynamic:
+                if (value > 1)
+                    return SmmuError.Invalid;   // a boolean: 0 or 1 only, so a garbage value is caught, not taken for "yes"
                 d.IsDynamic = value != 0;
                 if (!d.IsDynamic)
                     d.RequestedContextBank = -1;   // the bank only means something for a dynamic domain

@@ -38,6 +38,7 @@ internal sealed class PageTableMapper
     /// Maps [iova, iova + size) to [pa, pa + size), each piece with the largest leaf that alignment and
     /// size allow (1 GiB, 2 MiB, 4 KiB). Returns 0, or Invalid (misaligned, size 0, no READ/WRITE, unknown
     /// bits), Range (beyond 2^ias or 2^oas), Exists (overlap), NoMemory (pool) — with nothing changed.
+    /// The checks come in that order; a range that overlaps and needs more pages than are free is Exists.
     /// </summary>
     public int Map(ulong root, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
@@ -56,10 +57,31 @@ internal sealed class PageTableMapper
             if (rc != SmmuError.Ok)
             {
                 RollBack(root, iova, va);
+                // A map that both overlaps and lacks table pages is EEXIST, wherever the overlap lies:
+                // the answer must not depend on which problem the walk met first.
+                if (rc == SmmuError.NoMemory && AnyLeafIn(root, _startLevel, va, end))
+                    rc = SmmuError.Exists;
                 return rc;
             }
         }
         return SmmuError.Ok;
+    }
+
+    /// <summary>True when some valid leaf maps an address in [va, end).</summary>
+    private bool AnyLeafIn(ulong table, int level, ulong va, ulong end)
+    {
+        ulong size = Geometry.LevelSize(level);
+        while (va < end)
+        {
+            ulong slotEnd = Math.Min(end, Geometry.AlignDown(va, size) + size);
+            ulong pte = _pool.Descriptor(table, IndexOf(va, level));
+            if (Pte.IsTable(pte, level) ? AnyLeafIn(Pte.TableAddress(pte), level + 1, va, slotEnd) : Pte.IsValid(pte))
+                return true;
+            va = slotEnd;
+            if (va == 0)
+                break;   // wrapped past 2^64
+        }
+        return false;
     }
 
     /// <summary>
