@@ -2,7 +2,9 @@
  * smmu.h - the C ABI of libsmmu.so, a software model of an ARM SMMU (v2-style context banks and
  * stream matching) with the Linux driver half (arm-smmu.c + io-pgtable-arm.c) and Qualcomm-style
  * dynamic domains: per-process page tables, each with its own ASID, sharing one context bank with
- * a base domain, switched without TLB invalidation because the TLB is ASID-tagged.
+ * a base domain, switched without TLB invalidation because the TLB is ASID-tagged. Banks may be
+ * split (TTBR1 holds the driver's global buffers, TTBR0 the running process), use 4, 16 or 64 KiB
+ * granules, and translate through stage 2 (IPA -> PA) alone or nested under stage 1.
  *
  * Conventions
  *   - Every function returns int32_t: 0, or a negative SMMU_E* code (errno numbers), except
@@ -54,7 +56,9 @@ extern "C" {
 /* ---- Versions and capabilities ------------------------------------------------------------- */
 
 #define SMMU_ABI_VERSION_MAJOR 1
-#define SMMU_ABI_VERSION_MINOR 0
+#define SMMU_ABI_VERSION_MINOR 1   /* 1.1: split tables, globals, granules, stage 2, nesting, VMIDs,
+                                       deferred invalidation; structs grew at their end (their 1.0
+                                       sizes are still accepted) */
 #define SMMU_ABI_VERSION ((SMMU_ABI_VERSION_MAJOR << 16) | SMMU_ABI_VERSION_MINOR)
 
 /* The ABI version of the loaded library: (major << 16) | minor. A program built against this
@@ -94,25 +98,37 @@ typedef struct smmu_config {
     uint32_t size;              /* sizeof(smmu_config) */
     uint32_t num_context_banks; /* 1..128, default 8 */
     uint32_t num_stream_ids;    /* stream IDs are 0..num_stream_ids-1; 1..65536, default 128 */
-    uint32_t asid_bits;         /* 8 or 16, default 16; ASID 0 is reserved, so 2^bits-1 domains
-                                   (base or dynamic) can be attached at once */
-    uint32_t ias, oas;          /* input / output address bits, 32..48, default 48, 48;
-                                   ias picks the walk's start level (48..40 -> 0, 39..32 -> 1) */
+    uint32_t asid_bits;         /* 8 or 16, default 16; ASID 0 is reserved (it marks an empty TLB way),
+                                   and with 16 bits 0xFFFF too (entries without an ASID), so 255 or
+                                   65534 stage-1 domains (base or dynamic) can be attached at once */
+    uint32_t ias, oas;          /* input / output address bits, 32..48, default 48, 48; ias picks a
+                                   table's start level with its granule (4K: 48..40 -> 0, 39..32 -> 1);
+                                   stage 2: ias is the IPA size, oas the PA size */
     uint32_t tlb_entries;       /* power of two, 1..65536, default 1024 */
     uint32_t tlb_ways;          /* power of two <= tlb_entries, default 8 */
     uint32_t flags;             /* SMMU_CFG_* */
     uint64_t pt_pool_base;      /* physical address of the table pool, 4 KiB aligned, default 0x40000000 */
     uint64_t pt_pool_bytes;     /* multiple of 4 KiB, 4 KiB..4 GiB, default 64 MiB;
-                                   pt_pool_base + pt_pool_bytes <= 2^oas */
+                                   pt_pool_base + pt_pool_bytes <= 2^oas. Tables of 16 and 64 KiB
+                                   granules are 16/64 KiB blocks aligned to their size in physical
+                                   address (a buddy allocator); page counts stay in 4 KiB units */
+    /* ---- ABI 1.1 (a config with the 1.0 size, 56, gets these fields' defaults) ---- */
+    uint32_t vmid_bits;         /* 8 or 16, default 16; VMID 0 is reserved and 16-bit VMIDs stop at
+                                   0x7FFF (the TLB tag), so 255 or 32767 stage-2 domains in use at once */
+    uint32_t flush_queue_size;  /* SMMU_CFG_LAZY_FLUSH: deferred invalidations queued before one
+                                   invalidate-all, 1..65536, default 256 (Linux's flush queue) */
 } smmu_config;
 
 #define SMMU_CFG_NO_ASID_TAGGING 0x1u   /* every switch invalidates the CB's TLB entries */
 #define SMMU_CFG_SCALAR_TLB      0x2u   /* match TLB sets way by way (for comparison and tests) */
+#define SMMU_CFG_SANITIZE_TLB    0x4u   /* the stale-TLB sanitizer (see "Deferred invalidation") */
+#define SMMU_CFG_LAZY_FLUSH      0x8u   /* deferred invalidations become a flush queue (idem) */
 
 /* Fills cfg with the defaults above (cfg->size included). Does nothing when cfg is NULL. */
 void smmu_config_init(smmu_config *cfg);
 
-/* Creates an instance. Errors: EINVAL (NULL, a field out of its range, wrong size),
+/* Creates an instance. cfg->size: this header's sizeof(smmu_config), or ABI 1.0's 56 (the fields
+ * after pt_pool_bytes then take their defaults). Errors: EINVAL (NULL, a field out of its range, wrong size),
  * ENOMEM (too many instances, or no host memory for the pool). */
 int32_t smmu_create(const smmu_config *cfg, smmu_t *out);
 
@@ -126,43 +142,86 @@ int32_t smmu_destroy(smmu_t smmu);
  * Errors: EBADF, EINVAL (NULL out), ENOMEM (no pool page for the root). */
 int32_t smmu_domain_alloc(smmu_t smmu, smmu_domain_t *out);
 
-/* Frees a domain and all its tables. Errors: EBADF, EBUSY (still attached). */
+/* Frees a domain and all its tables; its global TLB entries are invalidated (its other entries went
+ * with its ASID at detach). Errors: EBADF, EBUSY (still attached; a stage-2 domain that stage-1
+ * domains still name as SMMU_ATTR_NEST_PARENT). */
 int32_t smmu_domain_free(smmu_t smmu, smmu_domain_t d);
 
 /* Domain attributes, after the Qualcomm driver's DOMAIN_ATTR_*. `size` must be the attribute's
- * size exactly. */
+ * size exactly. Every settable attribute is set before attach (EBUSY after); GRANULE, SPLIT_TTBR1
+ * and STAGE shape the tables, so they are also refused with EBUSY once the domain has a mapping,
+ * and setting one gives the domain a new, empty root table (its address is fixed from the first
+ * map or attach on). */
 enum { SMMU_ATTR_DYNAMIC = 1,      /* int32, 0 or 1 (anything else is EINVAL): set before attach */
        SMMU_ATTR_CONTEXT_BANK = 2, /* uint32: read from base, set on dynamic */
-       SMMU_ATTR_ASID = 3,         /* uint32, read-only, valid once attached */
-       SMMU_ATTR_TTBR0 = 4,        /* uint64, read-only: TTBR0 image, table PA in 47:0, ASID in 63:48 */
-       SMMU_ATTR_PROCID = 5 };     /* uint32, free for the client (CONTEXTIDR) */
+       SMMU_ATTR_ASID = 3,         /* uint32, read-only, valid once attached (0 for a stage-2 domain) */
+       SMMU_ATTR_TTBR0 = 4,        /* uint64, read-only: TTBR0 image, table PA in 47:0, ASID in 63:48;
+                                      ENOENT for a split base domain (its tables are in TTBR1) */
+       SMMU_ATTR_PROCID = 5,       /* uint32, free for the client (CONTEXTIDR) */
+       SMMU_ATTR_GRANULE = 6,      /* uint32: 4096 (default), 16384 or 65536; set before attach. A
+                                      dynamic domain must use its bank's granule (attach: EINVAL) */
+       SMMU_ATTR_SPLIT_TTBR1 = 7,  /* int32 0/1, on a base domain before attach: its tables are the
+                                      bank's TTBR1 half; TTBR0 comes from dynamic domains */
+       SMMU_ATTR_TTBR1 = 8,        /* uint64, read-only: the bank's TTBR1 image (table PA | ASID),
+                                      0 for a bank that is not split; ENODEV before attach */
+       SMMU_ATTR_STAGE = 9,        /* uint32: 1 (default) or 2; set before attach. Stage 2 is EINVAL on
+                                      a dynamic, split or nested domain, and where ias/oas have no
+                                      valid stage-2 table (e.g. 4K, ias 48, oas 40: 512 concatenated
+                                      roots; Linux refuses it too) */
+       SMMU_ATTR_NEST_PARENT = 10, /* uint32 smmu_domain_t of a stage-2 domain (0: none), on a
+                                      stage-1 domain before attach: its bank translates IOVA -> IPA
+                                      -> PA. EBADF for a value that names no domain, EINVAL for one
+                                      that is not stage 2. A dynamic domain may leave it 0 (it runs
+                                      under its base's stage 2) or name the base's; another is EINVAL */
+       SMMU_ATTR_VMID = 11,        /* uint32, read-only, once the stage-2 domain is in use (attached,
+                                      or the parent of an attached domain); a domain on a nested bank
+                                      reads its bank's; ENODEV otherwise */
+       SMMU_ATTR_VTTBR = 12 };     /* uint64, read-only: the stage-2 table PA | VMID << 48, as VMID */
 
-/* Sets an attribute (iommu_domain_set_attr). Errors: EBADF; EINVAL (NULL data, unknown attribute,
- * wrong size, DYNAMIC other than 0 or 1, CONTEXT_BANK on a domain that is not dynamic or beyond
- * the banks); EPERM (ASID, TTBR0
- * are read-only); EBUSY (DYNAMIC, CONTEXT_BANK or PROCID on an attached domain). */
+/* Sets an attribute (iommu_domain_set_attr). Errors: EBADF (the domain, or a NEST_PARENT value);
+ * EINVAL (NULL data, unknown attribute, wrong size, a value out of its set, CONTEXT_BANK on a
+ * domain that is not dynamic or beyond the banks, an attribute that does not fit the domain as
+ * listed above); EPERM (ASID, TTBR0, TTBR1, VMID, VTTBR are read-only); EBUSY (any attribute on an
+ * attached domain; GRANULE, SPLIT_TTBR1, STAGE once the domain has a mapping); ENOMEM (no pool
+ * block for the new root). */
 int32_t smmu_domain_set_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, const void *data, size_t size);
 
 /* Reads an attribute (iommu_domain_get_attr). Errors: EBADF; EINVAL (NULL data, unknown attribute,
- * wrong size); ENODEV (CONTEXT_BANK, ASID or TTBR0 before attach). */
+ * wrong size); ENODEV (CONTEXT_BANK, ASID, TTBR0, TTBR1 before attach; VMID, VTTBR without a stage
+ * 2 in use); ENOENT (TTBR0 of a split base domain). */
 int32_t smmu_domain_get_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, void *data, size_t size);
 
 /* Attaches a domain to a stream ID (iommu_attach_device).
  *   Base domain (not DYNAMIC): the first attach claims a free context bank, takes an ASID, routes
  *   the stream to the bank and points TTBR0/ASID at the domain; attaching it to further streams
- *   routes them to the same bank (one bank per base domain).
+ *   routes them to the same bank (one bank per base domain). SPLIT_TTBR1: the domain's tables
+ *   become TTBR1, TTBR0 walks stay disabled (EPD0: a lower-half access is a level-0 translation
+ *   fault) until a dynamic domain is switched in; T0SZ = T1SZ = 64 - ias; TCR.A1 = 0, so the ASID
+ *   comes with TTBR0 and tags TTBR1's non-global entries too. NEST_PARENT: the bank is nested,
+ *   VTTBR = the stage-2 domain's root with its VMID. A STAGE 2 domain attached on its own claims a
+ *   bank that translates the stream's addresses as IPAs (no ASID; a VMID).
  *   Dynamic domain (DYNAMIC = 1, CONTEXT_BANK copied from the base): takes its own ASID on that
  *   bank; the bank is not reprogrammed until smmu_switch_domain.
- * Errors: EBADF; EINVAL (stream out of range); EBUSY (stream already attached to a base domain,
- * dynamic domain already attached); ENODEV (dynamic domain without CONTEXT_BANK, or no base
- * domain holds that bank for the stream); ENOSPC (no free context bank or ASID). */
+ *   Stage 2 under nesting: the stage-1 table addresses (TTBR0/TTBR1, table descriptors) are IPAs.
+ *   The model keeps them equal to the table pool's PAs, so the stage-2 domain must map the table
+ *   pool (IPA = PA), as a hypervisor maps the guest memory that holds the guest's tables; a
+ *   stage-1 walk whose table IPA stage 2 cannot translate faults at stage 2 with S1PTW.
+ *   A stage-2 domain's VMID is given when its first user attaches and, when its last user
+ *   detaches, invalidated (every entry of it) before it is freed.
+ * Errors: EBADF; EINVAL (stream out of range; a dynamic domain whose granule or stage-2 parent
+ * differs from its bank's, or on a stage-2-only bank); EBUSY (stream already attached to a base
+ * domain, dynamic domain already attached); ENODEV (dynamic domain without CONTEXT_BANK, or no
+ * base domain holds that bank for the stream); ENOSPC (no free context bank, ASID or VMID). */
 int32_t smmu_attach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
 
 /* Detaches a domain from a stream ID (iommu_detach_device).
  *   Dynamic domain: invalidates its ASID in the TLB (the bank's programming intact) and frees the
  *   ASID. It never resets the bank; if it was the active domain, TTBR0/ASID/CONTEXTIDR fall back to
- *   the base domain's.
- *   Base domain: unroutes the stream; its last detach invalidates its ASID and resets the bank.
+ *   the base domain's (on a split bank: EPD0 and the base's ASID).
+ *   Base domain: unroutes the stream; its last detach invalidates its ASID, lets go of its stage 2
+ *   (see attach: the last user's detach invalidates and frees the VMID) and resets the bank.
+ *   Invalidating an ASID spares its global entries (TLBIASID): they match every ASID and go when
+ *   their mapping is unmapped or its domain freed.
  * Errors: EBADF; EINVAL (stream out of range); ENODEV (not attached through that stream);
  * EBUSY (a base domain while dynamic domains are attached on its bank; nothing changes). */
 int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
@@ -175,15 +234,24 @@ int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
 #define SMMU_PROT_NOEXEC 0x8u   /* UXN and PXN (bits 54, 53), as io-pgtable-arm sets them */
 #define SMMU_PROT_MMIO 0x10u    /* device memory (AttrIndx 2); plain mappings use AttrIndx 0 */
 #define SMMU_PROT_PRIV 0x20u    /* privileged only: AP[1] clear */
+#define SMMU_PROT_GLOBAL 0x40u  /* nG = 0: the TLB entry matches every ASID, so it survives process
+                                   switches (stage 1 only: EINVAL on a stage-2 domain) */
 
-/* Maps [iova, iova+size) to [paddr, paddr+size) with AArch64 stage-1 descriptors (4 KiB granule),
- * using the largest leaf that alignment and size allow (1 GiB, 2 MiB, 4 KiB). The domain need not
- * be attached. Errors: EBADF; EINVAL (misaligned, size 0, neither READ nor WRITE, unknown bits);
- * ERANGE (iova range beyond 2^ias, paddr range beyond 2^oas); EEXIST (overlaps a mapping);
+/* Maps [iova, iova+size) to [paddr, paddr+size) with AArch64 long descriptors of the domain's stage
+ * and granule, using the largest leaf that alignment and size allow: 4K granule 1 GiB, 2 MiB,
+ * 4 KiB; 16K 32 MiB, 16 KiB; 64K 512 MiB, 64 KiB (no level-1 blocks without LPA/LPA2). The domain
+ * need not be attached. A split base domain maps its TTBR1 half at the upper, sign-extended IOVAs:
+ * from 2^64 - 2^ias up (e.g. 0xffffffff00000000 with ias 48). A stage-2 domain maps IPAs.
+ * Errors: EBADF; EINVAL (not aligned to the granule, size 0, neither READ nor WRITE, unknown bits,
+ * GLOBAL on a stage-2 domain); ERANGE (iova range outside the domain's half: beyond 2^ias, or below
+ * 2^64 - 2^ias for a TTBR1 half; paddr range beyond 2^oas); EEXIST (overlaps a mapping);
  * ENOMEM (pool exhausted). A range that overlaps a mapping and also needs more table pages than
  * are free is EEXIST, wherever the overlap lies. On error nothing changed: table pages in use are
  * as before.
- * Descriptor bits (io-pgtable-arm's stage-1 format): AF always; nG set; AP[2] (read-only) when
+ * Stage-2 descriptor bits (ARM_64_LPAE_S2): AF; S2AP[0] (bit 6) read, S2AP[1] (bit 7) write;
+ * MemAttr (5:2) 0b1111 CACHE, 0b0101 plain, 0b0001 MMIO; SH as stage 1; NOEXEC writes XN as bits
+ * 54:53 = 0b11, and the walker, like an MMU-500 without FEAT_XNX, reads bit 54.
+ * Stage-1 descriptor bits (io-pgtable-arm's stage-1 format): AF always; nG unless GLOBAL; AP[2] (read-only) when
  * WRITE is absent; AP[1] (EL0 access) unless PRIV; AttrIndx 0 plain, 1 CACHE, 2 MMIO (MMIO wins);
  * SH inner shareable (0b11) for CACHE, outer shareable (0b10) otherwise, non-cacheable included,
  * as Linux writes them (for Device and Normal non-cacheable memory the architecture treats the SH
@@ -199,14 +267,20 @@ int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
  *   PRIV|READ|WRITE executes privileged, and unprivileged as execute-only. */
 int32_t smmu_map(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t paddr, uint64_t size, uint32_t prot);
 
-/* Removes every mapping inside [iova, iova+size), holes or not, and invalidates the range in the
- * TLB for the domain's ASID. A block only partly inside is split into the next level (one table
- * page per split). Emptied tables go back to the pool. Returns the bytes unmapped (0 if nothing
- * was mapped), or EBADF, EINVAL (misaligned, size 0), ERANGE, ENOMEM (no page for a split). */
+/* Removes every mapping inside [iova, iova+size), holes or not, and invalidates what the TLB may
+ * hold of it, as Linux's TLB ops would: an attached stage-1 domain's range for its ASID and the
+ * global entries in it (TLBIVA); a split base domain's range for every ASID (TLBIVAA: TCR.A1 = 0
+ * tags its non-global entries with whichever process ran); a removed global leaf's range for every
+ * ASID in every VMID; a stage-2 domain's IPA range (TLBIIPAS2) and every entry of its VMID that
+ * combined it with stage 1 (TLBIVMALL: the architecture's rule for a TLB that caches stage 1+2
+ * together). A block only partly inside is split into the next level (one table per split).
+ * Emptied tables go back to the pool. Returns the bytes unmapped (0 if nothing was mapped), or
+ * EBADF, EINVAL (not aligned to the granule, size 0), ERANGE, ENOMEM (no table for a split). */
 int64_t smmu_unmap(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t size); /* bytes, or <0 */
 
-/* A software walk (iommu_iova_to_phys): the output address of any valid leaf, ignoring
- * permissions and AF. Errors: EBADF, EINVAL (NULL), ERANGE (iova >= 2^ias), ENOENT (not mapped). */
+/* A software walk (iommu_iova_to_phys) of the domain's own tables: the output address of any valid
+ * leaf, ignoring permissions and AF (for a stage-2 domain, an IPA's PA). Errors: EBADF, EINVAL
+ * (NULL), ERANGE (iova outside the domain's half), ENOENT (not mapped). */
 int32_t smmu_iova_to_phys(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t *out_pa);
 
 /* Reads 8 bytes of simulated physical memory: any descriptor of any table, bit for bit.
@@ -223,9 +297,11 @@ int32_t smmu_phys_write64(smmu_t smmu, uint64_t pa, uint64_t value);
 /* ---- Translation --------------------------------------------------------------------------------- */
 
 /* Points the domain's context bank at the domain's tables: TTBR0/ASID/CONTEXTIDR := the domain's
- * (the seed's use_domain). ASID-tagged (default): the TLB is untouched, so each domain's entries
- * survive and hit again when it comes back. SMMU_CFG_NO_ASID_TAGGING: the outgoing ASID's entries
- * are invalidated. Errors: EBADF; ENODEV (not attached). */
+ * (the seed's use_domain). TTBR1 and the stage-2 registers stay. On a split bank, switching to the
+ * base domain disables TTBR0 (EPD0) and sets the base's ASID. ASID-tagged (default): the TLB is
+ * untouched, so each domain's entries survive and hit again when it comes back; global entries are
+ * shared by all. SMMU_CFG_NO_ASID_TAGGING: the outgoing ASID's (non-global) entries are invalidated.
+ * Errors: EBADF; ENODEV (not attached). */
 int32_t smmu_switch_domain(smmu_t smmu, smmu_domain_t d);  /* CB TTBR0/ASID := d's */
 
 #define SMMU_ACCESS_READ 0x1u
@@ -233,8 +309,11 @@ int32_t smmu_switch_domain(smmu_t smmu, smmu_domain_t d);  /* CB TTBR0/ASID := d
 #define SMMU_ACCESS_EXEC 0x4u
 #define SMMU_ACCESS_PRIV 0x8u
 
-/* Translates one transaction from a device: stream -> context bank -> TLB (ASID-tagged) -> on a
- * miss, a walk of the active domain's tables, which fills the TLB. Errors: EBADF; EINVAL (NULL,
+/* Translates one transaction from a device: stream -> context bank -> TLB (tagged with the ASID,
+ * or global, and the VMID) -> on a miss, a walk of the bank's tables (TTBR0 or TTBR1 by the IOVA's
+ * top bits: [63:ias] all 0 or all 1, anything else a level-0 translation fault; nested: every
+ * stage-1 table address and the output translated by stage 2, up to 24 descriptor reads), which
+ * fills the TLB with the combined translation and rights. Errors: EBADF; EINVAL (NULL,
  * stream out of range, access without READ/WRITE/EXEC or with unknown bits); ENODEV (stream not
  * attached); EFAULT (a fault: recorded on the context bank and reported to its base domain's
  * handler, see smmu_set_fault_handler). */
@@ -250,17 +329,29 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
                              size_t count, uint32_t access, size_t *out_done); /* stops at first fault */
 
 /* ---- TLB maintenance ----------------------------------------------------------------------------- */
+/* The architecture's rules for global (nG = 0) entries (ARM ARM, TLB maintenance): by ASID spares
+ * them; by VA, by VA for all ASIDs, by VMID and all remove them. The stage-1 operations below take
+ * no VMID and act in every VMID. */
 
 /* Invalidates every entry. Errors: EBADF. */
 int32_t smmu_tlb_inv_all(smmu_t smmu);
-/* Invalidates one ASID's entries, in one vector sweep. Errors: EBADF, EINVAL (asid >= 2^asid_bits). */
+/* Invalidates one ASID's non-global entries, in one vector sweep (an ASID never handed out removes
+ * nothing). Errors: EBADF, EINVAL (asid >= 2^asid_bits). */
 int32_t smmu_tlb_inv_asid(smmu_t smmu, uint32_t asid);
-/* Invalidates one ASID's entries that overlap [iova, iova+size) (any page or block that overlaps).
+/* Invalidates one ASID's entries, and the global ones, that overlap [iova, iova+size) (TLBIVA; any
+ * page or block that overlaps).
  * A range may end exactly at 2^64 (iova + size == 0 in 64-bit arithmetic); one that goes past it
  * wraps and is EINVAL. Errors: EBADF, EINVAL (asid >= 2^asid_bits, size 0, range wraps). */
 int32_t smmu_tlb_inv_va(smmu_t smmu, uint32_t asid, uint64_t iova, uint64_t size);
 /* As smmu_tlb_inv_va, for every ASID (TLBIVAA). Errors: EBADF, EINVAL (size 0, wraps). */
 int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
+/* Invalidates every entry of a VMID (TLBIVMALL): stage-2-only and combined stage 1+2 entries.
+ * Errors: EBADF, EINVAL (vmid 0 or >= 2^vmid_bits). */
+int32_t smmu_tlb_inv_vmid(smmu_t smmu, uint32_t vmid);
+/* Invalidates a VMID's stage-2-only entries for the IPAs [ipa, ipa+size) (TLBIIPAS2). As on
+ * hardware it does not reach combined stage 1+2 entries: follow it with smmu_tlb_inv_vmid, as
+ * every stage-2 unmap does. Errors: EBADF, EINVAL (vmid as above, size 0, range wraps). */
+int32_t smmu_tlb_inv_ipa(smmu_t smmu, uint32_t vmid, uint64_t ipa, uint64_t size);
 
 /* ---- Faults ----------------------------------------------------------------------------------------- */
 
@@ -276,8 +367,12 @@ int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
 
 /* Context-bank fault registers (ARM SMMUv2 layout, as Linux's arm-smmu.h names the bits).
  *   FSR:    [31] MULTI | [7] ASF | [4] EF | [3] PF | [2] AFF | [1] TF
- *   FSYNR0: [6] IND (instruction) | [5] PNU (privileged) | [4] WNR (write) | [1:0] PLVL (level)
- *   FAR:    the faulting IOVA */
+ *   FSYNR0: [10] PTWF (S1PTW: stage 2 faulted on a stage-1 table fetch) | [6] IND (instruction) |
+ *           [5] PNU (privileged) | [4] WNR (write) | [1:0] PLVL (level, in the stage that faulted)
+ *   FAR:    the faulting input address (IOVA; the IPA for a stage-2-only bank)
+ *   IPAFAR: the IPA stage 2 was translating (CB_IPAFAR), for a stage-2 fault
+ * On SMMUv2 hardware, nesting takes two banks and stage-2 faults land on the stage-2 bank; the
+ * model reports both stages on the stream's bank, with the record's `stage` saying which. */
 #define SMMU_FSR_TF     (1u << 1)
 #define SMMU_FSR_AFF    (1u << 2)
 #define SMMU_FSR_PF     (1u << 3)
@@ -288,6 +383,7 @@ int32_t smmu_tlb_inv_va_all(smmu_t smmu, uint64_t iova, uint64_t size);
 #define SMMU_FSYNR0_WNR (1u << 4)
 #define SMMU_FSYNR0_PNU (1u << 5)
 #define SMMU_FSYNR0_IND (1u << 6)
+#define SMMU_FSYNR0_PTWF (1u << 10)
 
 typedef struct smmu_fault {
     uint32_t size;              /* sizeof(smmu_fault) */
@@ -297,6 +393,10 @@ typedef struct smmu_fault {
     smmu_domain_t active_domain;/* the tables that faulted (base or dynamic) */
     uint64_t iova;
     uint32_t fsr, fsynr;        /* CB register images */
+    /* ---- ABI 1.1 (48 bytes in 1.0: a caller passing that size gets the prefix) ---- */
+    uint32_t stage;             /* 1, or 2: a stage-2-only bank, or nesting */
+    uint32_t s1ptw;             /* 1: stage 2 faulted while fetching a stage-1 table descriptor */
+    uint64_t ipa;               /* the IPA stage 2 was translating (0 for a stage-1 fault) */
 } smmu_fault;
 
 /* What a fault handler returns. */
@@ -319,7 +419,8 @@ typedef int32_t (*smmu_fault_handler)(smmu_t smmu, smmu_domain_t base_domain,
 int32_t smmu_set_fault_handler(smmu_t smmu, smmu_domain_t base, smmu_fault_handler fn, void *cookie);
 
 /* The fault recorded on a context bank: without a handler, a fault stays recorded until
- * smmu_clear_fault; later faults only set FSR.MULTI, keeping the first record.
+ * smmu_clear_fault; later faults only set FSR.MULTI, keeping the first record. out->size: this
+ * header's sizeof(smmu_fault) or ABI 1.0's 48 (that prefix is written).
  * Errors: EBADF; EINVAL (NULL, wrong size, no such bank); ENOENT (no fault recorded). */
 int32_t smmu_get_fault(smmu_t smmu, uint32_t context_bank, smmu_fault *out);
 
@@ -338,12 +439,25 @@ typedef struct smmu_cb_state {
     uint32_t contextidr;        /* the active domain's SMMU_ATTR_PROCID */
     uint32_t stream_count;      /* stream IDs routed to the bank */
     uint32_t dynamic_count;     /* dynamic domains attached on the bank */
-    uint64_t ttbr0;             /* TTBR0 image: table PA in 47:0, ASID in 63:48 (0 when free) */
+    uint64_t ttbr0;             /* TTBR0 image: table PA in 47:0 (0 while EPD0), ASID in 63:48 (0 when
+                                   free or stage-2-only) */
     uint32_t fsr, fsynr0;       /* fault registers */
-    uint64_t far;               /* faulting IOVA */
+    uint64_t far;               /* faulting input address */
+    /* ---- ABI 1.1 (56 bytes in 1.0: a caller passing that size gets the prefix) ---- */
+    uint64_t ttbr1;             /* TTBR1 image of a split bank (the base domain's root and ASID), else 0 */
+    uint64_t vttbr;             /* VTTBR image (stage-2 root | VMID << 48) of a stage-2 or nested bank */
+    uint64_t ipafar;            /* IPA of a recorded stage-2 fault */
+    uint32_t vmid;              /* the bank's VMID, 0 without stage 2 */
+    uint32_t flags;             /* SMMU_CB_EPD0 | SMMU_CB_SPLIT | regime << SMMU_CB_REGIME_SHIFT */
+    uint32_t granule;           /* stage-1 granule in bytes (stage 2's for a stage-2-only bank); 0 free */
+    uint32_t reserved;
 } smmu_cb_state;
+#define SMMU_CB_EPD0 0x1u        /* TTBR0 walks disabled (a split bank with no process active) */
+#define SMMU_CB_SPLIT 0x2u       /* TTBR1 holds the base domain's tables */
+#define SMMU_CB_REGIME_SHIFT 4   /* 0 stage 1, 1 stage 2 only, 2 nested */
 
-/* A snapshot of a context bank's registers. Errors: EBADF; EINVAL (NULL, wrong size, no such bank). */
+/* A snapshot of a context bank's registers. out->size: this header's sizeof(smmu_cb_state) or ABI
+ * 1.0's 56 (that prefix is written). Errors: EBADF; EINVAL (NULL, wrong size, no such bank). */
 int32_t smmu_get_context_bank(smmu_t smmu, uint32_t context_bank, smmu_cb_state *out);
 
 /* ---- Statistics ---------------------------------------------------------------------------------------- */
@@ -354,14 +468,22 @@ typedef struct smmu_stats {
     uint64_t translations, tlb_hits, tlb_misses, walks, faults;
     uint64_t tlb_invalidations, tlb_entries_invalidated, switches;
     uint64_t pt_pages_in_use, pt_pages_free;
+    /* ---- ABI 1.1 (88 bytes in 1.0: a caller passing that size gets the prefix) ---- */
+    uint64_t stage2_walks;      /* walks through stage 2 (a stage-2-only bank's, or nested) */
+    uint64_t descriptor_reads;  /* descriptors read by all walks (nested: up to 24 per walk) */
+    uint64_t vmid_invalidations;/* VMID-wide invalidations (explicit, stage-2 unmap, VMID freed) */
+    uint64_t stale_translations;/* translations the sanitizer reported stale (SMMU_CFG_SANITIZE_TLB) */
+    uint64_t missed_syncs;      /* pending invalidations never synced (idem) */
+    uint64_t needless_invalidations; /* invalidations that found nothing cached (idem; informational) */
 } smmu_stats;
 /* translations: requested through a stream, faulted ones included. tlb_hits + tlb_misses =
  *   translations + retries after fault handlers. walks: one per TLB miss and per iova_to_phys.
  * tlb_invalidations: maintenance operations, explicit or done by unmap, detach and flush-on-switch;
  *   tlb_entries_invalidated: the valid entries they removed.
- * pt_pages_in_use + pt_pages_free = the pool's pages, always. */
+ * pt_pages_in_use + pt_pages_free = the pool's pages (4 KiB units), always. */
 
-/* Reads the counters; out->size must be sizeof(smmu_stats). Errors: EBADF, EINVAL (NULL, size). */
+/* Reads the counters; out->size must be sizeof(smmu_stats) or ABI 1.0's 88 (then the first 88 bytes
+ * are written). Errors: EBADF, EINVAL (NULL, size). */
 int32_t smmu_get_stats(smmu_t smmu, smmu_stats *out);
 /* Zeroes the counters (the page counts are state and stay). Errors: EBADF. */
 int32_t smmu_reset_stats(smmu_t smmu);

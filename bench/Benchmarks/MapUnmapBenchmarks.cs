@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Smmu.Bench.Fixtures;
 using Smmu.Core;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Benchmarks;
 
@@ -16,7 +15,7 @@ namespace Smmu.Bench.Benchmarks;
 public class MapUnmapBenchmarks
 {
     private const SmmuProt ReadWrite = SmmuProt.Read | SmmuProt.Write;
-    private const ulong PageIova = Layout.IovaBase + Geometry.PageSize;
+    private const ulong PageIova = Layout.IovaBase + Layout.PageSize;
     private const ulong BlockIova = Layout.IovaBase + 2 * Layout.BlockSize;
     private const ulong NeighbourBlockIova = Layout.IovaBase + 3 * Layout.BlockSize;
 
@@ -27,10 +26,10 @@ public class MapUnmapBenchmarks
     {
         _testbed = new Testbed(Layout.Config());
         SmmuInstance smmu = _testbed.Smmu;
-        Check.Ok(smmu.Map(_testbed.Base, Layout.IovaBase, Layout.PageDataPa(0), Geometry.PageSize, ReadWrite), "map neighbour page");
+        Check.Ok(smmu.Map(_testbed.Base, Layout.IovaBase, Layout.PageDataPa(0), Layout.PageSize, ReadWrite), "map neighbour page");
         Check.Ok(smmu.Map(_testbed.Base, NeighbourBlockIova, Layout.DataBase + 3 * Layout.BlockSize, Layout.BlockSize, ReadWrite), "map neighbour block");
         _testbed.Touch([Layout.IovaBase, NeighbourBlockIova]);
-        Check.That(MapUnmapPage() == (long)Geometry.PageSize && MapUnmapBlock() == (long)Layout.BlockSize, "map + unmap");
+        Check.That(MapUnmapPage() == (long)Layout.PageSize && MapUnmapBlock() == (long)Layout.BlockSize, "map + unmap");
     }
 
     [GlobalCleanup]
@@ -40,8 +39,8 @@ public class MapUnmapBenchmarks
     public long MapUnmapPage()
     {
         SmmuInstance smmu = _testbed.Smmu;
-        int rc = smmu.Map(_testbed.Base, PageIova, Layout.PageDataPa(0) + Geometry.PageSize, Geometry.PageSize, ReadWrite);
-        return rc + smmu.Unmap(_testbed.Base, PageIova, Geometry.PageSize);
+        int rc = smmu.Map(_testbed.Base, PageIova, Layout.PageDataPa(0) + Layout.PageSize, Layout.PageSize, ReadWrite);
+        return rc + smmu.Unmap(_testbed.Base, PageIova, Layout.PageSize);
     }
 
     [Benchmark]

@@ -20,7 +20,7 @@ public class TlbLookupBenchmarks
     private Testbed _testbed = null!;
     private Tlb _tlb = null!;
     private ulong[] _iovas = null!;
-    private ushort _asid;
+    private TlbContext _context;
 
     [Params(256, 1024, 4096)]
     public int Entries { get; set; }
@@ -39,9 +39,9 @@ public class TlbLookupBenchmarks
         _testbed.MapPages(_testbed.Base, 0, Entries);
         _testbed.Touch(AccessPattern.Sequential(Entries));
         _iovas = AccessPattern.Random(Lookups, Entries);
-        _asid = _testbed.AsidOf(_testbed.Base);
+        _context = new TlbContext(_testbed.AsidOf(_testbed.Base), vmid: 0, stage2Input: false);
         foreach (ulong iova in _iovas)
-            Check.That(_tlb.Lookup<ScalarKernel>(iova, _asid) >= 0, "a lookup of the working set missed");
+            Check.That(_tlb.Lookup<ScalarKernel>(iova, _context) >= 0, "a lookup of the working set missed");
     }
 
     [GlobalCleanup]
@@ -59,10 +59,10 @@ public class TlbLookupBenchmarks
     private int LookupAll<TKernel>() where TKernel : struct, ITlbKernel
     {
         Tlb tlb = _tlb;
-        ushort asid = _asid;
+        TlbContext context = _context;
         int sum = 0;
         foreach (ulong iova in _iovas)
-            sum += tlb.Lookup<TKernel>(iova, asid);
+            sum += tlb.Lookup<TKernel>(iova, context);
         return sum;
     }
 }

@@ -1,5 +1,4 @@
 using Smmu.Core;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Fixtures;
 
@@ -10,7 +9,7 @@ internal static class AccessPattern
     /// <paramref name="count"/> IOVAs spread uniformly at random over <paramref name="units"/> units of
     /// <paramref name="unitSize"/> bytes from <paramref name="start"/>, each at a random 8-byte offset.
     /// </summary>
-    public static ulong[] Random(int count, int units, ulong unitSize = Geometry.PageSize, ulong start = Layout.IovaBase, int seed = 42)
+    public static ulong[] Random(int count, int units, ulong unitSize = Layout.PageSize, ulong start = Layout.IovaBase, int seed = 42)
     {
         var random = new Random(seed);
         var iovas = new ulong[count];
@@ -24,7 +23,7 @@ internal static class AccessPattern
     {
         var iovas = new ulong[pages];
         for (int i = 0; i < iovas.Length; i++)
-            iovas[i] = start + (ulong)i * Geometry.PageSize;
+            iovas[i] = start + (ulong)i * Layout.PageSize;
         return iovas;
     }
 }

@@ -1,5 +1,4 @@
 using Smmu.Core;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Fixtures;
 
@@ -22,8 +21,11 @@ internal static class Layout
     /// <summary>Physical space per domain.</summary>
     public const ulong DomainStride = 1UL << 30;
 
-    /// <summary>2 MiB: a level-2 block (one level's worth of 4 KiB pages).</summary>
-    public const ulong BlockSize = Geometry.PageSize << Geometry.LevelBits;
+    /// <summary>4 KiB: a page of the 4 KiB granule, which every benchmark maps with.</summary>
+    public const ulong PageSize = 4096;
+
+    /// <summary>2 MiB: a level-2 block (one level's worth of 4 KiB pages: 512).</summary>
+    public const ulong BlockSize = PageSize << 9;
 
     /// <summary>A config with room for thousands of domains' tables (4 table pages per small domain).</summary>
     public static SmmuConfig Config(uint tlbEntries = 1024, uint tlbWays = 8, SmmuConfigFlags flags = SmmuConfigFlags.None)
@@ -41,7 +43,7 @@ internal static class Layout
     /// a 2 MiB boundary on purpose: map() picks the largest leaf that alignment allows, and this keeps
     /// every leaf a 4 KiB page.
     /// </summary>
-    public static ulong PageDataPa(int domain) => DataBase + (ulong)domain * DomainStride + Geometry.PageSize;
+    public static ulong PageDataPa(int domain) => DataBase + (ulong)domain * DomainStride + PageSize;
 
     /// <summary>The PA that <paramref name="iova"/> must translate to in domain <paramref name="domain"/>.</summary>
     public static ulong ExpectedPa(int domain, ulong iova) => PageDataPa(domain) + (iova - IovaBase);

@@ -1,5 +1,4 @@
 using Smmu.Core;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Fixtures;
 
@@ -44,7 +43,7 @@ internal sealed class Testbed : IDisposable
 
     /// <summary>Maps <paramref name="pages"/> 4 KiB pages at <see cref="Layout.IovaBase"/> to domain <paramref name="index"/>'s data.</summary>
     public void MapPages(DomainHandle domain, int index, int pages) =>
-        Check.Ok(Smmu.Map(domain, Layout.IovaBase, Layout.PageDataPa(index), (ulong)pages * Geometry.PageSize, ReadWrite), "map pages");
+        Check.Ok(Smmu.Map(domain, Layout.IovaBase, Layout.PageDataPa(index), (ulong)pages * Layout.PageSize, ReadWrite), "map pages");
 
     /// <summary>The ASID the domain was given at attach.</summary>
     public ushort AsidOf(DomainHandle domain)

@@ -1,6 +1,5 @@
 using Smmu.Bench.Fixtures;
 using Smmu.Core;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Bench.Seed;
 
@@ -39,15 +38,15 @@ internal static class SeedScenario
 
         for (int round = 1; round <= Rounds; round++)
         {
-            Check.Ok(smmu.Map(dyn1, Layout.IovaBase, Layout.PageDataPa(1), JobPages * Geometry.PageSize, ReadWrite), "map dyn1");
-            Check.Ok(smmu.Map(dyn2, Layout.IovaBase, Layout.PageDataPa(2), JobPages * Geometry.PageSize, ReadWrite), "map dyn2");
+            Check.Ok(smmu.Map(dyn1, Layout.IovaBase, Layout.PageDataPa(1), JobPages * Layout.PageSize, ReadWrite), "map dyn1");
+            Check.Ok(smmu.Map(dyn2, Layout.IovaBase, Layout.PageDataPa(2), JobPages * Layout.PageSize, ReadWrite), "map dyn2");
             ulong tablePagesMapped = smmu.Stats.PtPagesInUse;
             string use1 = UseDomain(smmu, dyn1, 1, job, pas, ref mismatches);
             string use2 = UseDomain(smmu, dyn2, 2, job, pas, ref mismatches);
             string back = UseDomain(smmu, dyn1, 1, job, pas, ref mismatches);
             SmmuStats before = smmu.Stats;
-            Check.That(smmu.Unmap(dyn1, Layout.IovaBase, JobPages * Geometry.PageSize) == JobPages * (long)Geometry.PageSize, "unmap dyn1");
-            Check.That(smmu.Unmap(dyn2, Layout.IovaBase, JobPages * Geometry.PageSize) == JobPages * (long)Geometry.PageSize, "unmap dyn2");
+            Check.That(smmu.Unmap(dyn1, Layout.IovaBase, JobPages * Layout.PageSize) == JobPages * (long)Layout.PageSize, "unmap dyn1");
+            Check.That(smmu.Unmap(dyn2, Layout.IovaBase, JobPages * Layout.PageSize) == JobPages * (long)Layout.PageSize, "unmap dyn2");
             ulong invalidated = smmu.Stats.TlbEntriesInvalidated - before.TlbEntriesInvalidated;
             output.WriteLine($"  round {round}: map {JobPages} pages in dyn1 and dyn2 at the same IOVA 0x{Layout.IovaBase:x} " +
                              $"(table pages {tablePagesIdle} -> {tablePagesMapped})");
@@ -90,7 +89,7 @@ internal static class SeedScenario
         var iovas = new ulong[JobPasses * JobPages];
         for (int pass = 0; pass < JobPasses; pass++)
             for (int page = 0; page < JobPages; page++)
-                iovas[pass * JobPages + page] = Layout.IovaBase + (ulong)page * Geometry.PageSize + (ulong)(pass * 0x408 + page * 8);
+                iovas[pass * JobPages + page] = Layout.IovaBase + (ulong)page * Layout.PageSize + (ulong)(pass * 0x408 + page * 8);
         return iovas;
     }
 }

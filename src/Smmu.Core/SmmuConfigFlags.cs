@@ -10,6 +10,13 @@ public enum SmmuConfigFlags : uint
     NoAsidTagging = 0x1,
     /// <summary>Match TLB sets way by way instead of with SIMD (for comparison and tests).</summary>
     ScalarTlb = 0x2,
+    /// <summary>
+    /// The stale-TLB sanitizer: translations served from entries the driver unmapped or remapped but has not
+    /// yet invalidated are reported, as are syncs never done and invalidations that found nothing.
+    /// </summary>
+    SanitizeTlb = 0x4,
+    /// <summary>Deferred invalidations (a gather's sync) are queued and replaced by one invalidate-all every <see cref="SmmuConfig.FlushQueueSize"/> (Linux's flush queue).</summary>
+    LazyFlush = 0x8,
     /// <summary>Every defined flag.</summary>
-    All = NoAsidTagging | ScalarTlb,
+    All = NoAsidTagging | ScalarTlb | SanitizeTlb | LazyFlush,
 }

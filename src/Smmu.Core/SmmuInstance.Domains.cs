@@ -1,4 +1,5 @@
 using Smmu.Core.Domains;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Core;
 
@@ -6,34 +7,45 @@ namespace Smmu.Core;
 public sealed partial class SmmuInstance
 {
     /// <summary>
-    /// Allocates a domain with an empty root table (<c>iommu_domain_alloc</c>). Returns
+    /// Allocates a stage-1 domain with the 4 KiB granule and an empty root table (<c>iommu_domain_alloc</c>);
+    /// GRANULE, STAGE and SPLIT_TTBR1 may change that before its first map or attach. Returns
     /// <see cref="SmmuError.NoMemory"/> when the pool has no page for the root.
     /// </summary>
     public int DomainAlloc(out DomainHandle domain)
     {
         ThrowIfDisposed();
         domain = default;
-        if (!_mapper.TryCreateRoot(out ulong root))
+        _attributes.TryFormat(1, Geometry.Granule4K, out TableFormat format);
+        if (!_mapper.TryCreateRoot(format, out ulong root))
             return SmmuError.NoMemory;
         if (!_domains.TryAdd(out int index, out domain))
         {
             _pool.Free(root);
             return SmmuError.NoMemory;
         }
-        _domains[index].Root = root;
+        ref Domain d = ref _domains[index];
+        d.Root = root;
+        d.Format = format;
+        d.GranuleShift = Geometry.Granule4K;
         return SmmuError.Ok;
     }
 
-    /// <summary>Frees a domain and all its tables. <see cref="SmmuError.Busy"/> while attached.</summary>
+    /// <summary>
+    /// Frees a domain and all its tables. Errors: BadHandle; Busy while attached, and for a stage-2 domain
+    /// that stage-1 domains still name as NEST_PARENT. A freed domain's global entries are invalidated
+    /// (its non-global ones went with its ASID at detach).
+    /// </summary>
     public int DomainFree(DomainHandle domain)
     {
         ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
-        if (d.IsAttached)
+        if (d.IsAttached || d.NestChildren > 0)
             return SmmuError.Busy;
-        _mapper.FreeAll(d.Root);
+        if (_mapper.FreeAll(d.Format, d.Root))
+            _translator.InvalidateVa(0, d.InputBase, d.InputBase + (d.Format.InputLimit - 1), 0, anyVmid: true);   // its global entries
+        _attachments.Forget(ref d);
         _domains.Remove(index);
         return SmmuError.Ok;
     }
@@ -49,11 +61,12 @@ public sealed partial class SmmuInstance
     }
 
     /// <summary>
-    /// Attaches a domain to a stream ID (<c>iommu_attach_device</c>): a base domain claims a context bank,
-    /// a dynamic domain takes an ASID on its base's bank (see <see cref="Attachments.Attach"/>).
-    /// Errors: BadHandle; Invalid (stream out of range); Busy (stream already routed, dynamic domain
-    /// already attached); NoDevice (dynamic domain without CONTEXT_BANK, or no base domain holds that
-    /// bank for the stream); NoSpace (no free context bank or ASID).
+    /// Attaches a domain to a stream ID (<c>iommu_attach_device</c>): a base domain claims a context bank
+    /// (split, stage 2 or nested as its attributes say), a dynamic domain takes an ASID on its base's bank
+    /// (see <see cref="Attachments.Attach"/>). Errors: BadHandle; Invalid (stream out of range, a dynamic
+    /// domain that does not fit its bank); Busy (stream already routed, dynamic domain already attached);
+    /// NoDevice (dynamic domain without CONTEXT_BANK, or no base domain holds that bank for the stream);
+    /// NoSpace (no free context bank, ASID or VMID).
     /// </summary>
     public int AttachDevice(DomainHandle domain, uint streamId)
     {

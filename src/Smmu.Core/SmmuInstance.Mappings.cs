@@ -1,5 +1,6 @@
 using Smmu.Core.Domains;
 using Smmu.Core.PageTables;
+using Smmu.Core.Translation;
 
 namespace Smmu.Core;
 
@@ -8,23 +9,26 @@ public sealed partial class SmmuInstance
 {
     /// <summary>
     /// Maps [iova, iova + size) to [pa, pa + size) in the domain's tables (<c>iommu_map</c>), with the
-    /// largest leaves that alignment and size allow. Errors: BadHandle; Invalid (misaligned, size 0,
-    /// neither READ nor WRITE, unknown bits); Range (beyond 2^ias or 2^oas); Exists (overlap);
-    /// NoMemory (pool exhausted). A failed map changes nothing.
+    /// largest leaves that alignment and size allow. A split base domain maps its TTBR1 half: IOVAs from
+    /// 2^64 − 2^ias up. A stage-2 domain maps IPAs. Errors: BadHandle; Invalid (not aligned to the granule,
+    /// size 0, neither READ nor WRITE, unknown bits, GLOBAL on a stage-2 domain); Range (outside the domain's
+    /// half, or the PA beyond 2^oas); Exists (overlap); NoMemory (pool exhausted). A failed map changes nothing.
     /// </summary>
     public int Map(DomainHandle domain, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
         ThrowIfDisposed();
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
+        ref Domain d = ref _domains[index];
         // A new mapping covers only IOVAs that had none, and the TLB never caches a fault: nothing to invalidate.
-        return _mapper.Map(_domains[index].Root, iova, pa, size, prot);
+        return _mapper.Map(d.Format, d.Root, InputOffset(d, iova), pa, size, prot);
     }
 
     /// <summary>
     /// Unmaps everything inside [iova, iova + size) (<c>iommu_unmap</c>), splitting blocks that are only
-    /// partly inside, and invalidates the range for the domain's ASID. Returns the bytes unmapped (0 if
-    /// nothing was mapped), or BadHandle, Invalid, Range, NoMemory (no page for a split; nothing changed).
+    /// partly inside, and invalidates what the TLB may hold of it (<see cref="InvalidateUnmapped"/>).
+    /// Returns the bytes unmapped (0 if nothing was mapped), or BadHandle, Invalid, Range, NoMemory (no
+    /// table for a split; nothing changed).
     /// </summary>
     public long Unmap(DomainHandle domain, ulong iova, ulong size)
     {
@@ -32,16 +36,16 @@ public sealed partial class SmmuInstance
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
-        long unmapped = _mapper.Unmap(d.Root, iova, size);
-        if (unmapped > 0 && d.IsAttached)
-            _translator.InvalidateRange(d.Asid, iova, iova + size - 1);
+        long unmapped = _mapper.Unmap(d.Format, d.Root, InputOffset(d, iova), size, out bool removedGlobal);
+        if (unmapped > 0)
+            InvalidateUnmapped(ref d, iova, iova + size - 1, removedGlobal);
         return unmapped;
     }
 
     /// <summary>
     /// A software walk of the domain's tables (<c>iommu_iova_to_phys</c>): the output address of any
-    /// valid leaf, whatever its permissions or AF. Errors: BadHandle; Range (iova beyond 2^ias);
-    /// NoEntry (not mapped).
+    /// valid leaf, whatever its permissions or AF (for a stage-2 domain, the PA of an IPA). Errors:
+    /// BadHandle; Range (iova outside the domain's half); NoEntry (not mapped).
     /// </summary>
     public int IovaToPhys(DomainHandle domain, ulong iova, out ulong pa)
     {
@@ -49,9 +53,13 @@ public sealed partial class SmmuInstance
         pa = 0;
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
-        if (iova >= _translator.Format.InputLimit)
+        ref Domain d = ref _domains[index];
+        if (InputOffset(d, iova) >= d.Format.InputLimit)
             return SmmuError.Range;
-        return _translator.IovaToPhys(_domains[index].Root, iova, out pa);
+        WalkContext walk = d.IsStage2
+            ? WalkContext.Stage2Tree(_pool, d.Format, d.Root)
+            : WalkContext.Stage1Tree(_pool, d.Format, d.Root, d.SplitTtbr1);
+        return _translator.IovaToPhys(walk, iova, out pa);
     }
 
     /// <summary>
@@ -86,9 +94,56 @@ public sealed partial class SmmuInstance
             return SmmuError.Range;
         int level = _pool.LevelOfPage(pa);
         ref ulong descriptor = ref _pool.Word(pa);
-        if (level < 0 || !Pte.IsLeaf(descriptor, level) || (value & Pte.TypeMask) != (descriptor & Pte.TypeMask))
+        // Any leaf the mapper wrote is a leaf at its level (firstBlockLevel 0: the mapper never wrote a block where the granule allows none).
+        if (level < 0 || !Pte.IsLeaf(descriptor, level, firstBlockLevel: 0) || (value & Pte.TypeMask) != (descriptor & Pte.TypeMask))
             return SmmuError.NotPermitted;
         descriptor = value;
         return SmmuError.Ok;
+    }
+
+    /// <summary>
+    /// The table input of <paramref name="iova"/> in the domain's tree: the IOVA itself, or for a TTBR1 half its
+    /// offset from 2^64 − 2^ias. An IOVA outside the half comes out at or above 2^ias (so Range follows).
+    /// </summary>
+    private static ulong InputOffset(in Domain d, ulong iova) =>
+        !d.SplitTtbr1 ? iova : iova >= d.InputBase ? iova - d.InputBase : ulong.MaxValue;
+
+    /// <summary>
+    /// What an unmap leaves stale in the TLB, invalidated as Linux's TLB ops would (SPEC §2):
+    /// <list type="bullet">
+    /// <item>a stage-2 domain in use: its IPA range (TLBIIPAS2) and every combined entry of its VMID, which
+    /// may have used it (TLBIVMALL — the architecture's rule for stage-1+2 TLBs: an IPA invalidation does not
+    /// reach combined entries);</item>
+    /// <item>a split base domain's TTBR1 half: the range for every ASID (TLBIVAA), since TCR.A1 = 0 tags its
+    /// non-global entries with whichever process ran;</item>
+    /// <item>any other attached stage-1 domain: the range for its ASID, which takes the global entries too (TLBIVA);</item>
+    /// <item>a global leaf removed: its entries match every ASID and may sit under any VMID it was attached
+    /// with, so the range for every ASID in every VMID.</item>
+    /// </list>
+    /// A detached stage-1 domain's non-global entries went with its ASID at detach.
+    /// </summary>
+    private void InvalidateUnmapped(ref Domain d, ulong first, ulong last, bool removedGlobal)
+    {
+        if (d.IsStage2)
+        {
+            if (d.Vmid != 0)
+            {
+                _translator.InvalidateIpa(d.Vmid, first, last);
+                _translator.InvalidateVmid(d.Vmid, stage1Only: true);
+            }
+            return;
+        }
+        if (removedGlobal)
+        {
+            _translator.InvalidateVaAllAsids(first, last, 0, anyVmid: true);
+            return;
+        }
+        if (!d.IsAttached)
+            return;
+        ushort vmid = _translator.Banks[d.ContextBank].Vmid;
+        if (d.SplitTtbr1)
+            _translator.InvalidateVaAllAsids(first, last, vmid, anyVmid: false);
+        else
+            _translator.InvalidateVa(d.Asid, first, last, vmid, anyVmid: false);
     }
 }

@@ -24,8 +24,10 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly SmmuConfig _config;
     private readonly PagePool _pool;
     private readonly PageTableMapper _mapper;
-    private readonly AsidAllocator _asids;
+    private readonly IdAllocator _asids;
+    private readonly IdAllocator _vmids;
     private readonly DomainTable _domains;
+    private readonly DomainAttributes _attributes;
     private readonly Translator _translator;
     private readonly Attachments _attachments;
     private readonly FaultUnit _faults;
@@ -40,17 +42,18 @@ public sealed partial class SmmuInstance : IDisposable
         _config = config;
         try
         {
-            var format = TableFormat.Stage1((int)config.Ias, (int)config.Oas);
             _pool = new PagePool(config.PtPoolBase, config.PtPoolBytes);
-            _mapper = new PageTableMapper(_pool, format);
-            _asids = new AsidAllocator((int)config.AsidBits);
+            _mapper = new PageTableMapper(_pool);
+            _asids = IdAllocator.ForAsids((int)config.AsidBits);
+            _vmids = IdAllocator.ForVmids((int)config.VmidBits);
             _domains = new DomainTable(slot);
             var banks = new ContextBank[config.NumContextBanks];
+            _attributes = new DomainAttributes(_domains, _mapper, _pool, banks, config);
             _faults = new FaultUnit(this, banks, _domains);
             SimdWidth width = forcedWidth ?? ((config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest);
             var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
-            _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, format, _faults);
-            _attachments = new Attachments(_domains, _asids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
+            _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, _faults);
+            _attachments = new Attachments(_domains, _asids, _vmids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
         }
         catch
         {
@@ -77,9 +80,10 @@ public sealed partial class SmmuInstance : IDisposable
     }
 
     /// <summary>Creates an instance whose TLB uses <paramref name="forcedWidth"/> whatever the CPU (every width runs anywhere): for tests and benchmarks.</summary>
-    internal static int Create(in SmmuConfig config, SimdWidth? forcedWidth, out SmmuInstance? instance)
+    internal static int Create(in SmmuConfig requested, SimdWidth? forcedWidth, out SmmuInstance? instance)
     {
         instance = null;
+        SmmuConfig config = requested.WithDefaultsForMissingFields();
         int rc = config.Validate();
         if (rc != SmmuError.Ok)
             return rc;

@@ -18,6 +18,11 @@ public enum SmmuProt : uint
     Mmio = 0x10,
     /// <summary>Privileged only: AP[1] stays clear, so unprivileged accesses fault.</summary>
     Priv = 0x20,
+    /// <summary>
+    /// Global (nG = 0): the TLB entry matches every ASID, so it survives process switches. Stage 1 only
+    /// (stage 2 has no nG).
+    /// </summary>
+    Global = 0x40,
     /// <summary>Every defined bit.</summary>
-    All = Read | Write | Cache | NoExec | Mmio | Priv,
+    All = Read | Write | Cache | NoExec | Mmio | Priv | Global,
 }

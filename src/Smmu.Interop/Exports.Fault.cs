@@ -26,13 +26,13 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (outFault == null || outFault->Size != SmmuFault.CurrentSize)
+            if (outFault == null || !VersionedStruct.IsKnownSize(outFault->Size, SmmuFault.CurrentSize, SmmuFault.SizeV1_0))
                 return SmmuError.Invalid;
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetFault(contextBank, out SmmuFault fault);
             if (rc == SmmuError.Ok)
-                *outFault = fault;
+                VersionedStruct.Write(outFault, fault, outFault->Size);
             return rc;
         }
         catch (Exception e)
@@ -59,13 +59,13 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (outState == null || outState->Size != ContextBankState.CurrentSize)
+            if (outState == null || !VersionedStruct.IsKnownSize(outState->Size, ContextBankState.CurrentSize, ContextBankState.SizeV1_0))
                 return SmmuError.Invalid;
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetContextBankState(contextBank, out ContextBankState state);
             if (rc == SmmuError.Ok)
-                *outState = state;
+                VersionedStruct.Write(outState, state, outState->Size);
             return rc;
         }
         catch (Exception e)

@@ -14,7 +14,7 @@ namespace Smmu.Interop;
 internal static unsafe partial class Exports
 {
     /// <summary>(major &lt;&lt; 16) | minor; keep in step with SMMU_ABI_VERSION in smmu.h.</summary>
-    internal const int AbiVersion = 1 << 16 | 0;
+    internal const int AbiVersion = 1 << 16 | 1;
 
     [UnmanagedCallersOnly(EntryPoint = "smmu_abi_version")]
     public static int AbiVersionExport() => AbiVersion;
@@ -38,9 +38,11 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (config == null || outSmmu == null)
+            if (config == null || outSmmu == null
+                || !VersionedStruct.IsKnownSize(config->Size, SmmuConfig.CurrentSize, SmmuConfig.SizeV1_0))
                 return SmmuError.Invalid;
-            int rc = SmmuInstance.Create(*config, out SmmuInstance? instance);
+            SmmuConfig requested = VersionedStruct.Read(config, config->Size, SmmuConfig.Default);
+            int rc = SmmuInstance.Create(requested, out SmmuInstance? instance);
             if (rc != SmmuError.Ok)
                 return rc;
             *outSmmu = InstanceTable.Add(instance!);
@@ -76,12 +78,12 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (outStats == null || outStats->Size != SmmuStats.CurrentSize)
+            if (outStats == null || !VersionedStruct.IsKnownSize(outStats->Size, SmmuStats.CurrentSize, SmmuStats.SizeV1_0))
                 return SmmuError.Invalid;
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             int rc = instance.GetStats(out SmmuStats stats);
-            *outStats = stats;
+            VersionedStruct.Write(outStats, stats, outStats->Size);
             return rc;
         }
         catch (Exception e)

@@ -56,4 +56,30 @@ internal static unsafe partial class Exports
             return ExportGuard.Fail(e);
         }
     }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_vmid")]
+    public static int TlbInvalidateVmid(uint smmu, uint vmid)
+    {
+        try
+        {
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateVmid(vmid) : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_tlb_inv_ipa")]
+    public static int TlbInvalidateIpa(uint smmu, uint vmid, ulong ipa, ulong size)
+    {
+        try
+        {
+            return InstanceTable.Get(smmu) is { } instance ? instance.TlbInvalidateIpa(vmid, ipa, size) : SmmuError.BadHandle;
+        }
+        catch (Exception e)
+        {
+            return ExportGuard.Fail(e);
+        }
+    }
 }

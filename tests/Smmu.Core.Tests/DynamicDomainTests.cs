@@ -273,7 +273,7 @@ public class DynamicDomainTests
         using var smmu = Create();
         DomainHandle d = smmu.AttachBase();
         byte[] four = new byte[4], eight = new byte[8];
-        foreach (uint unknown in new uint[] { 0, 6, 42, uint.MaxValue })
+        foreach (uint unknown in new uint[] { 0, 13, 42, uint.MaxValue })
         {
             Fails(SmmuError.Invalid, smmu.SetAttribute(d, (DomainAttribute)unknown, four));
             Fails(SmmuError.Invalid, smmu.GetAttribute(d, (DomainAttribute)unknown, four));

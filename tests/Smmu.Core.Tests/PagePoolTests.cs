@@ -16,7 +16,7 @@ public class PagePoolTests
         Assert.Equal(8, pool.PageCount);
         for (ulong i = 0; i < 8; i++)
         {
-            Assert.True(pool.TryAllocate(2, out ulong pa));
+            Assert.True(pool.TryAllocate(0, 2, out ulong pa));
             Assert.Equal(PoolBase + i * PageSize, pa);
         }
     }
@@ -34,13 +34,13 @@ public class PagePoolTests
     public void AllocatedPagesAreZeroedEvenWhenTheyHeldATableBefore()
     {
         using var pool = new PagePool(PoolBase, 4 * PageSize);
-        Assert.True(pool.TryAllocate(1, out ulong pa));
+        Assert.True(pool.TryAllocate(0, 1, out ulong pa));
         for (int i = 0; i < 512; i++)
             pool.Word(pa + (ulong)i * 8) = 0xDEAD_BEEF_0000_0000 | (uint)i;
         pool.ValidCount(pa) = 17;
         pool.ZeroAndFree(pa);   // a table that still holds descriptors (a freed domain's) is zeroed on the way back
 
-        Assert.True(pool.TryAllocate(3, out ulong again));
+        Assert.True(pool.TryAllocate(0, 3, out ulong again));
         Assert.Equal(pa, again);
         for (int i = 0; i < 512; i++)
             Assert.Equal(0UL, pool.Word(again + (ulong)i * 8));
@@ -81,11 +81,11 @@ public class PagePoolTests
         using var pool = new PagePool(PoolBase, 8 * PageSize);
         var pages = new ulong[4];
         for (int i = 0; i < pages.Length; i++)
-            Assert.True(pool.TryAllocate(0, out pages[i]));
+            Assert.True(pool.TryAllocate(0, 0, out pages[i]));
         pool.Free(pages[1]);
-        Assert.True(pool.TryAllocate(0, out ulong reused));
+        Assert.True(pool.TryAllocate(0, 0, out ulong reused));
         Assert.Equal(pages[1], reused);
-        Assert.True(pool.TryAllocate(0, out ulong next));
+        Assert.True(pool.TryAllocate(0, 0, out ulong next));
         Assert.Equal(PoolBase + 4 * PageSize, next);   // then the untouched pages, in order
     }
 
@@ -94,12 +94,12 @@ public class PagePoolTests
     {
         using var pool = new PagePool(PoolBase, 3 * PageSize);
         Assert.Equal((0, 3), (pool.PagesInUse, pool.FreePages));
-        Assert.True(pool.TryAllocate(0, out ulong a));
-        Assert.True(pool.TryAllocate(1, out ulong b));
-        Assert.True(pool.TryAllocate(2, out ulong c));
+        Assert.True(pool.TryAllocate(0, 0, out ulong a));
+        Assert.True(pool.TryAllocate(0, 1, out ulong b));
+        Assert.True(pool.TryAllocate(0, 2, out ulong c));
         Assert.Equal((3, 0), (pool.PagesInUse, pool.FreePages));
 
-        Assert.False(pool.TryAllocate(0, out ulong none));
+        Assert.False(pool.TryAllocate(0, 0, out ulong none));
         Assert.Equal(0UL, none);
         Assert.Equal((3, 0), (pool.PagesInUse, pool.FreePages));
 
@@ -108,7 +108,7 @@ public class PagePoolTests
         Assert.Equal(-1, pool.LevelOfPage(b));
         Assert.Equal(0, pool.LevelOfPage(a));
         Assert.Equal(2, pool.LevelOfPage(c + 8));   // any address inside the page
-        Assert.True(pool.TryAllocate(1, out ulong again));
+        Assert.True(pool.TryAllocate(0, 1, out ulong again));
         Assert.Equal(b, again);
     }
 

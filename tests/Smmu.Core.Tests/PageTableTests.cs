@@ -138,7 +138,7 @@ public class PageTableTests
     [InlineData("size 0", TwoMiB, 0UL, 0UL, SmmuProt.Read)]
     [InlineData("no READ or WRITE", TwoMiB, 0UL, FourKiB, SmmuProt.Cache | SmmuProt.NoExec)]
     [InlineData("no prot at all", TwoMiB, 0UL, FourKiB, SmmuProt.None)]
-    [InlineData("unknown prot bit 6", TwoMiB, 0UL, FourKiB, SmmuProt.Read | (SmmuProt)0x40)]
+    [InlineData("unknown prot bit 7", TwoMiB, 0UL, FourKiB, SmmuProt.Read | (SmmuProt)0x80)]
     [InlineData("unknown prot bit 31", TwoMiB, 0UL, FourKiB, SmmuProt.Read | (SmmuProt)0x8000_0000)]
     public void MalformedMapIsInvalidAndChangesNothing(string what, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {

@@ -123,7 +123,7 @@ public class PteTests
                 checkedCount++;
             }
         }
-        Assert.Equal(48 * 3, checkedCount);
+        Assert.Equal(96 * 3, checkedCount);   // 48 prot combinations, with and without GLOBAL, at 3 leaf levels
     }
 
     /// <summary>
@@ -178,7 +178,7 @@ public class PteTests
         Assert.True((pte & 0b11) == (level == 3 ? 0b11UL : 0b01UL), $"type bits: {where}");
         Assert.True((pte & Tables.AddressMask) == pa, $"output address [47:12]: {where}");
         Assert.True((pte >> 10 & 1) == 1, $"AF [10] always set: {where}");
-        Assert.True((pte >> 11 & 1) == 1, $"nG [11] always set: {where}");
+        Assert.True((pte >> 11 & 1) == ((prot & SmmuProt.Global) != 0 ? 0UL : 1UL), $"nG [11] set unless GLOBAL: {where}");
         Assert.True((pte >> 8 & 0b11) == (cache ? 0b11UL : 0b10UL), $"SH [9:8] inner with CACHE, else outer: {where}");
         Assert.True((pte >> 7 & 1) == ((prot & SmmuProt.Write) == 0 ? 1UL : 0UL), $"AP[2] [7] read-only without WRITE: {where}");
         Assert.True((pte >> 6 & 1) == ((prot & SmmuProt.Priv) == 0 ? 1UL : 0UL), $"AP[1] [6] unprivileged unless PRIV: {where}");

@@ -45,8 +45,12 @@ public unsafe class TlbKernelTests
                 for (int r = 0; r < 4; r++)
                 {
                     RandomRange(rng, tags, out ulong low, out ulong span, out ulong sizeClass);
-                    Assert.Equal(ScalarKernel.MatchRangeGroup(tags, low, span, sizeClass),
-                                 MatchRangeGroup(width, tags, low, span, sizeClass));
+                    ulong mask = rng.Next(2) == 0 ? ulong.MaxValue : TlbLayout.AnyVmidMask;
+                    Assert.Equal(ScalarKernel.MatchRangeGroup(tags, low & mask, span, sizeClass, mask),
+                                 MatchRangeGroup(width, tags, low & mask, span, sizeClass, mask));
+                    ulong field = tags[rng.Next(TlbLayout.GroupWays)] >> 48;
+                    ulong vmid = rng.Next(3) switch { 0 => field, 1 => field ^ 0xFFFF, _ => (ulong)rng.Next(0x8000) };
+                    Assert.Equal(ScalarKernel.MatchVmidGroup(tags, vmid), MatchVmidGroup(width, tags, vmid));
                 }
             }
             Assert.Equal(tagsBefore, columns.TagsCopy());
@@ -144,9 +148,9 @@ public unsafe class TlbKernelTests
         Assert.Equal(0b0010_0101u, ScalarKernel.MatchTagGroup(c.Tags, 0x1000));
         Assert.Equal(0b0101_0000u, ScalarKernel.MatchAsidGroup(c.Asids, 0));
         // Class 1 tags within [0x2001, 0x2001 + 0x40_0000]: ways 1 and 3.
-        Assert.Equal(0b0000_1010u, ScalarKernel.MatchRangeGroup(c.Tags, 0x2001, 0x40_0000, 1));
+        Assert.Equal(0b0000_1010u, ScalarKernel.MatchRangeGroup(c.Tags, 0x2001, 0x40_0000, 1, ulong.MaxValue));
         // tag - low wraps for tags below low: never in range.
-        Assert.Equal(0b0000_0000u, ScalarKernel.MatchRangeGroup(c.Tags, 0x40_0002, 0x1000, 1));
+        Assert.Equal(0b0000_0000u, ScalarKernel.MatchRangeGroup(c.Tags, 0x40_0002, 0x1000, 1, ulong.MaxValue));
         Assert.Equal(2, ScalarKernel.SweepAsid(c.Asids, 32, 2) + ScalarKernel.SweepAsid(c.Asids, 32, 3));
         Assert.Equal(4, ScalarKernel.SweepAll(c.Asids, 32));
         Assert.Equal(0, ScalarKernel.SweepAll(c.Asids, 32));
@@ -216,11 +220,19 @@ public unsafe class TlbKernelTests
         _ => throw new ArgumentOutOfRangeException(nameof(width)),
     };
 
-    private static uint MatchRangeGroup(SimdWidth width, ulong* tags, ulong low, ulong span, ulong sizeClass) => width switch
+    private static uint MatchVmidGroup(SimdWidth width, ulong* tags, ulong vmid) => width switch
     {
-        SimdWidth.Vector128 => Vector128Kernel.MatchRangeGroup(tags, low, span, sizeClass),
-        SimdWidth.Vector256 => Vector256Kernel.MatchRangeGroup(tags, low, span, sizeClass),
-        SimdWidth.Vector512 => Vector512Kernel.MatchRangeGroup(tags, low, span, sizeClass),
+        SimdWidth.Vector128 => Vector128Kernel.MatchVmidGroup(tags, vmid),
+        SimdWidth.Vector256 => Vector256Kernel.MatchVmidGroup(tags, vmid),
+        SimdWidth.Vector512 => Vector512Kernel.MatchVmidGroup(tags, vmid),
+        _ => ScalarKernel.MatchVmidGroup(tags, vmid),
+    };
+
+    private static uint MatchRangeGroup(SimdWidth width, ulong* tags, ulong low, ulong span, ulong sizeClass, ulong mask = ulong.MaxValue) => width switch
+    {
+        SimdWidth.Vector128 => Vector128Kernel.MatchRangeGroup(tags, low, span, sizeClass, mask),
+        SimdWidth.Vector256 => Vector256Kernel.MatchRangeGroup(tags, low, span, sizeClass, mask),
+        SimdWidth.Vector512 => Vector512Kernel.MatchRangeGroup(tags, low, span, sizeClass, mask),
         _ => throw new ArgumentOutOfRangeException(nameof(width)),
     };
 

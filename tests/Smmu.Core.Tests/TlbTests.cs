@@ -78,74 +78,108 @@ public class TlbTests
     }
 
     /// <summary>
-    /// Runs fills, lookups and every invalidation, checking each result (entry index, output, rights,
+    /// Runs fills (every size class, global and not, several ASIDs and VMIDs, stage-1 and stage-2 inputs,
+    /// both halves), lookups and every invalidation, checking each result (entry index, output, rights,
     /// removal count, the ValidEntries delta) against the reference and the whole column image now and then.
     /// </summary>
     private static List<long> RunScript(TlbDriver tlb, ReferenceTlb reference, int seed)
     {
         var rng = new Random(seed);
         var trace = new List<long>();
-        // A pool of IOVAs a few times the TLB's size, so that lookups hit, sets overflow and blocks overlap pages.
-        ulong[] iovas = new ulong[Math.Max(64, tlb.Entries * 2)];
-        for (int i = 0; i < iovas.Length; i++)
-            iovas[i] = (ulong)rng.NextInt64(0, 1L << 36);
-        ushort[] asids = [1, 2, 3, 4, 5, 0xFFFF];
+        // A pool of inputs a few times the TLB's size, so that lookups hit, sets overflow and blocks overlap
+        // pages; some in the upper (TTBR1) half.
+        ulong[] inputs = new ulong[Math.Max(64, tlb.Entries * 2)];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            ulong low = (ulong)rng.NextInt64(0, 1L << 36);
+            inputs[i] = rng.Next(4) == 0 ? 0xFFFF_0000_0000_0000 | low : low;
+        }
+        ushort[] asids = [1, 2, 3, 4, 5, 0xFFFE];
+        ushort[] vmids = [0, 1, 0x7FFF];
+        int[] shifts = [12, 12, 12, 14, 16, 21, 21, 25, 29, 30];
         int steps = Math.Max(3000, tlb.Entries * 6);
         for (int step = 0; step < steps; step++)
         {
-            ulong iova = iovas[rng.Next(iovas.Length)] + (ulong)rng.Next(0x1000);
-            ushort asid = asids[rng.Next(asids.Length)];
+            ushort vmid = vmids[rng.Next(vmids.Length)];
+            bool stage2 = rng.Next(8) == 0;
+            ulong input = inputs[rng.Next(inputs.Length)] + (ulong)rng.Next(0x1000);
+            if (stage2)
+                input &= (1UL << 48) - 1;   // an IPA
+            ushort asid = stage2 ? TlbLayout.NoAsid : asids[rng.Next(asids.Length)];
+            var context = new TlbContext(asid, vmid, stage2);
             int op = rng.Next(100);
             int validBefore = tlb.ValidEntries();
             if (op < 45)
             {
-                int level = rng.Next(10) switch { < 6 => 3, < 9 => 2, _ => 1 };
-                int shift = Geometry.LevelShift(level);
+                int shift = shifts[rng.Next(shifts.Length)];
+                int level = rng.Next(4);
                 ulong output = (ulong)rng.NextInt64(0, 1L << 40) >> shift << shift;
                 byte rights = (byte)rng.Next(64);
-                int entry = tlb.Fill(iova, asid, new WalkLeaf(output, level, (AccessRights)rights));
-                Assert.Equal(reference.Fill(iova, asid, output, level, rights), entry);
+                bool global = !stage2 && rng.Next(6) == 0;
+                int entry = tlb.Fill(input, context, new WalkLeaf(output, level, shift, (AccessRights)rights, global));
+                Assert.Equal(reference.Fill(input, context, output, shift, level, rights, global), entry);
                 trace.Add(entry);
             }
             else if (op < 85)
             {
-                int entry = tlb.Lookup(iova, asid);
-                Assert.Equal(reference.Lookup(iova, asid), entry);
+                int entry = tlb.Lookup(input, context);
+                Assert.Equal(reference.Lookup(input, context), entry);
                 trace.Add(entry);
                 if (entry >= 0)
                 {
-                    Assert.Equal(reference.OutputOf(entry, iova), tlb.OutputOf(entry, iova));
-                    Assert.Equal(reference.Rights[entry], (byte)tlb.RightsOf(entry));
-                    trace.Add((long)tlb.OutputOf(entry, iova));
+                    Assert.Equal(reference.OutputOf(entry, input), tlb.OutputOf(entry, input));
+                    Assert.Equal(reference.Info[entry] & 0x3F, (byte)tlb.RightsOf(entry));
+                    trace.Add((long)tlb.OutputOf(entry, input));
                 }
             }
             else
             {
                 int removed;
+                ulong first = input & ~0xFFFUL;
+                ulong pages = rng.Next(3) switch
+                {
+                    0 => 1,
+                    1 => (ulong)rng.Next(1, tlb.Sets + 2),          // around the probe/sweep boundary
+                    _ => (ulong)rng.NextInt64(1, 1L << 22),        // up to 16 GiB: the sweep
+                };
+                ulong last = Math.Min(first + pages * 0x1000 - 1, first >= 0xFFFF_0000_0000_0000 ? ulong.MaxValue : (1UL << 48) - 1);
+                bool anyVmid = rng.Next(3) == 0;
                 if (op < 87)
                 {
                     removed = tlb.InvalidateAll();
                     Assert.Equal(reference.InvalidateAll(), removed);
                     Assert.Equal(0u, tlb.SizeClassesPresent);
                 }
-                else if (op < 92)
+                else if (op < 90)
                 {
+                    if (asid == TlbLayout.NoAsid)
+                        continue;
                     removed = tlb.InvalidateAsid(asid);
                     Assert.Equal(reference.InvalidateAsid(asid), removed);
                 }
+                else if (op < 94)
+                {
+                    ushort target = stage2 ? TlbLayout.NoAsid : asid;   // NoAsid: the global entries only
+                    removed = tlb.InvalidateVa(target, first, last, vmid, anyVmid);
+                    Assert.Equal(reference.InvalidateVa(target, first, last, vmid, anyVmid), removed);
+                }
+                else if (op < 96)
+                {
+                    removed = tlb.InvalidateVaAllAsids(first, last, vmid, anyVmid);
+                    Assert.Equal(reference.InvalidateVaAllAsids(first, last, vmid, anyVmid), removed);
+                }
+                else if (op < 98)
+                {
+                    bool stage1Only = rng.Next(2) == 0;
+                    removed = tlb.InvalidateVmid(vmid, stage1Only);
+                    Assert.Equal(reference.InvalidateVmid(vmid, stage1Only), removed);
+                }
                 else
                 {
-                    ushort target = rng.Next(4) == 0 ? (ushort)0 : asid;   // 0: every ASID (TLBIVAA)
-                    ulong first = iova & ~Geometry.PageOffsetMask;
-                    ulong pages = rng.Next(3) switch
-                    {
-                        0 => 1,
-                        1 => (ulong)rng.Next(1, tlb.Sets + 2),          // around the probe/sweep boundary
-                        _ => (ulong)rng.NextInt64(1, 1L << 22),        // up to 16 GiB: the sweep
-                    };
-                    ulong last = first + pages * Geometry.PageSize - 1;
-                    removed = tlb.InvalidateRange(target, first, last);
-                    Assert.Equal(reference.InvalidateRange(target, first, last), removed);
+                    first &= (1UL << 48) - 1;
+                    last = Math.Min(first + pages * 0x1000 - 1, (1UL << 48) - 1);
+                    removed = tlb.InvalidateIpa(vmid, first, last);
+                    Assert.Equal(reference.InvalidateIpa(vmid, first, last), removed);
                 }
                 Assert.Equal(validBefore - removed, tlb.ValidEntries());
                 trace.Add(removed);
@@ -165,9 +199,9 @@ public class TlbTests
         using var tlb = new TlbDriver(entries, ways, width);
         int sets = tlb.Sets;
         // Pages whose number is congruent to (set XOR ASID 7's salt) modulo Sets land in that set.
-        ulong PageInSet(int set, int n) => ((ulong)n * (ulong)sets + ((ulong)set ^ (ReferenceTlb.Salt(7) & (ulong)(sets - 1)))) << Geometry.PageShift;
+        ulong PageInSet(int set, int n) => ((ulong)n * (ulong)sets + ((ulong)set ^ (ReferenceTlb.Salt(7) & (ulong)(sets - 1)))) << 12;
         int n = 0;
-        int FillSet(int set) => tlb.Fill(PageInSet(set, n++), 7, new WalkLeaf(0x1000, 3, AccessRights.PrivRead));
+        int FillSet(int set) => tlb.Fill(PageInSet(set, n++), 7, TlbDriver.Leaf4K(0x1000, 3, AccessRights.PrivRead));
 
         // An empty set fills its ways in order.
         for (int way = 0; way < ways; way++)
@@ -182,7 +216,7 @@ public class TlbTests
         foreach (int way in freed)
         {
             ulong tag = tlb.EntryAt(way).Tag;
-            Assert.Equal(1, tlb.InvalidateRange(7, tag, tag + Geometry.PageSize - 1));
+            Assert.Equal(1, tlb.InvalidateRange(7, tag, tag + 0x1000 - 1));
         }
         foreach (int way in freed)
             Assert.Equal(way, FillSet(0));
@@ -215,19 +249,21 @@ public class TlbTests
     {
         using var tlb = new TlbDriver(entries, ways, width);
         ulong iova = 0x12_3456_7000;
-        for (int level = 3; level >= 1; level--)
+        uint classes = 0;
+        foreach (int shift in new[] { 12, 14, 16, 21, 25, 29, 30 })
         {
-            int shift = Geometry.LevelShift(level);
             ulong output = 0xAB_C000_0000UL >> shift << shift;
-            int entry = tlb.Fill(iova, 3, new WalkLeaf(output, level, AccessRights.PrivRead));
-            int sizeClass = Geometry.SizeClassOfLevel(level);
+            int entry = tlb.Fill(iova, 3, new WalkLeaf(output, 3, shift, AccessRights.PrivRead, false));
+            int sizeClass = TlbLayout.SizeClassOf(shift);
+            classes |= 1u << sizeClass;
             Assert.Equal(sizeClass, tlb.SizeClassOf(entry));
             Assert.Equal(tlb.SetOf(iova, 3, sizeClass), entry / ways);
             Assert.Equal((iova >> shift << shift) | (uint)sizeClass, tlb.EntryAt(entry).Tag);
             Assert.Equal(output | (iova & ((1UL << shift) - 1)), tlb.OutputOf(entry, iova));
             Assert.NotEqual(0u, tlb.SizeClassesPresent & (1u << sizeClass));
         }
-        Assert.Equal(7u, tlb.SizeClassesPresent);
+        Assert.Equal(0x7Fu, classes);   // seven distinct classes
+        Assert.Equal(classes, tlb.SizeClassesPresent);
         tlb.InvalidateAll();
         Assert.Equal(0u, tlb.SizeClassesPresent);
         Assert.Equal(-1, Lookup(tlb, iova, 3));
@@ -395,7 +431,7 @@ public class TlbTests
         var rng = new Random(42);
 
         // Phases one after the other: in a direct-mapped TLB the three leaves may share a set.
-        (ulong Iova, ulong Pa, ulong Size, int Class)[] leaves = [(Page, 0x7_0000_0000, 0x1000, 0), (Block, 0x1_0020_0000, 0x20_0000, 1), (Giga, 0x2_4000_0000, 0x4000_0000, 2)];
+        (ulong Iova, ulong Pa, ulong Size, int Class)[] leaves = [(Page, 0x7_0000_0000, 0x1000, 0), (Block, 0x1_0020_0000, 0x20_0000, 3), (Giga, 0x2_4000_0000, 0x4000_0000, 6)];
         foreach (var (iova, pa, size, sizeClass) in leaves)
         {
             Ok(smmu.ResetStats());
@@ -512,7 +548,7 @@ public class TlbTests
     {
         int sizeClass = (int)(entry.Tag & TlbLayout.SizeClassMask);
         ulong start = entry.Tag & ~TlbLayout.SizeClassMask;
-        ulong end = start + (1UL << Geometry.SizeClassShift(sizeClass)) - 1;
+        ulong end = start + (1UL << TlbLayout.SizeClassShift(sizeClass)) - 1;
         return start <= last && end >= first;
     }
 
@@ -566,10 +602,10 @@ public class TlbTests
         using var t = new TwoAsids(width, entries, ways);
         // One page in the middle of A's 2 MiB entry.
         AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVa(t.AsidA, t.BlockIova + 0x10_0000, 0x1000),
-                          e => e.Asid == t.AsidA && e.Tag == (t.BlockIova | 1), 1);
+                          e => e.Asid == t.AsidA && e.Tag == (t.BlockIova | 3), 1);
         // A range that overlaps only the first page of B's block (it starts before the block).
         AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVa(t.AsidB, t.BlockIova - 0x3000, 0x4000),
-                          e => e.Asid == t.AsidB && e.Tag == (t.BlockIova | 1), 1);
+                          e => e.Asid == t.AsidB && e.Tag == (t.BlockIova | 3), 1);
         // The translation walks again and gives the same PA.
         Ok(t.Smmu.SwitchDomain(t.A));
         Assert.Equal(0x1_4000_0000UL + 0x10_0123, t.Smmu.TranslateOk(t.BlockIova + 0x10_0123));
@@ -608,7 +644,7 @@ public class TlbTests
         using var t = new TwoAsids(width, entries, ways);
         ulong page = TwoAsids.PageIova + 0x1000;
         AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVaAll(page, 0x1000), e => e.Tag == page, 2);
-        AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVaAll(t.BlockIova + 0x1F_F000, 0x1000), e => e.Tag == (t.BlockIova | 1), 2);
+        AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVaAll(t.BlockIova + 0x1F_F000, 0x1000), e => e.Tag == (t.BlockIova | 3), 2);
         AssertInvalidates(t.Smmu, () => t.Smmu.TlbInvalidateVaAll(0x8_0000_0000, 0x1000), _ => false, 0);
         Fails(SmmuError.Invalid, t.Smmu.TlbInvalidateVaAll(page, 0));
     }
@@ -623,7 +659,7 @@ public class TlbTests
                           e => e.Asid == t.AsidA && e.Tag == page, 1);
         // Splitting A's block by unmapping one page removes A's 2 MiB entry, not B's.
         AssertInvalidates(t.Smmu, () => (int)t.Smmu.Unmap(t.A, t.BlockIova + 0x5000, 0x1000) - 0x1000,
-                          e => e.Asid == t.AsidA && e.Tag == (t.BlockIova | 1), 1);
+                          e => e.Asid == t.AsidA && e.Tag == (t.BlockIova | 3), 1);
         Ok(t.Smmu.SwitchDomain(t.A));
         Assert.Equal(SmmuError.Fault, t.Smmu.Translate(Sid, page, SmmuAccess.Read, out _));
         Assert.Equal(SmmuError.Fault, t.Smmu.Translate(Sid, t.BlockIova + 0x5000, SmmuAccess.Read, out _));
@@ -635,7 +671,7 @@ public class TlbTests
     // ---------------------------------------------------------------- helpers
 
     /// <summary>What an instance's TLB holds for (iova, asid), looked up with the reference kernel (every kernel agrees: see above).</summary>
-    internal static int Lookup(Tlb tlb, ulong iova, ushort asid) => tlb.Lookup<ScalarKernel>(iova, asid);
+    internal static int Lookup(Tlb tlb, ulong iova, ushort asid) => tlb.Lookup<ScalarKernel>(iova, new TlbContext(asid, 0, false));
 
     internal static Tlb.EntryImage[] Image(Tlb tlb)
     {
@@ -646,28 +682,40 @@ public class TlbTests
     }
 
     /// <summary>
-    /// The policy Tlb.cs documents, way by way with plain arrays: an entry of class c for ASID a lives in
-    /// set ((iova &gt;&gt; shift(c)) XOR salt(a)) mod Sets, salt(a) = (a * 0x9E3779B1 mod 2^32) &gt;&gt; 16; lookups probe the classes filled since the last full
-    /// invalidation smallest first, ways lowest first; a fill takes the lowest invalid way, else the
-    /// set's round-robin cursor, which advances only on evictions; invalidation zeroes the ASID only.
+    /// The policy Tlb.cs and TlbLayout.cs document, way by way with plain arrays and the entry's input, VMID
+    /// and kind kept apart (not packed in a tag): an entry of class c for ASID a lives in set
+    /// ((input &gt;&gt; shift(c)) XOR salt(a)) mod Sets, salt(a) = (a * 0x9E3779B1 mod 2^32) &gt;&gt; 16; an entry
+    /// without an ASID (global, or stage-2 input) has ASID 0xFFFF and salt 0. Lookups probe the classes filled
+    /// since the last full invalidation smallest first, in each the ASID's set, then (if such entries were
+    /// filled in that class) the unsalted set for one without an ASID; ways lowest first; a fill takes the
+    /// lowest empty way, else the set's round-robin cursor, which advances only on evictions; invalidation
+    /// zeroes the ASID only. TLBIASID spares entries without an ASID; TLBIVA takes the ASID's and the
+    /// global ones; TLBIVAA takes every stage-1 entry; TLBIVMALL a VMID's; TLBIIPAS2 a VMID's stage-2 ones.
     /// </summary>
     private sealed class ReferenceTlb(int entries, int ways)
     {
+        private static readonly int[] Shifts = [12, 14, 16, 21, 25, 29, 30];
+        private const ushort NoAsid = 0xFFFF;
         private readonly int _sets = entries / ways;
-        private readonly ulong[] _tags = new ulong[entries];
+        private readonly ulong[] _inputs = new ulong[entries];     // aligned input address
+        private readonly int[] _classes = new int[entries];
+        private readonly ushort[] _vmids = new ushort[entries];
+        private readonly bool[] _stage2 = new bool[entries];
         private readonly ushort[] _asids = new ushort[entries];
         private readonly ulong[] _outputs = new ulong[entries];
         private readonly int[] _cursor = new int[entries / ways];
-        private uint _classes;
+        private uint _present, _presentNoAsid;
 
-        public readonly byte[] Rights = new byte[entries];
+        public readonly byte[] Info = new byte[entries];
 
-        public static ulong Salt(ushort asid) => (uint)asid * 0x9E3779B1u >> 16;
+        public static ulong Salt(ushort asid) => asid == NoAsid ? 0 : (uint)asid * 0x9E3779B1u >> 16;
 
-        public int Fill(ulong iova, ushort asid, ulong output, int level, byte rights)
+        public int Fill(ulong input, TlbContext context, ulong output, int shift, int level, byte rights, bool global)
         {
-            int sizeClass = 3 - level, shift = 12 + 9 * sizeClass;
-            int set = (int)(((iova >> shift) ^ Salt(asid)) % (ulong)_sets);
+            int sizeClass = Array.IndexOf(Shifts, shift);
+            bool noAsid = global || context.Asid == NoAsid;
+            ushort asid = noAsid ? NoAsid : context.Asid;
+            int set = (int)(((input >> shift) ^ Salt(asid)) % (ulong)_sets);
             int way = Enumerable.Range(0, ways).FirstOrDefault(w => _asids[set * ways + w] == 0, -1);
             if (way < 0)
             {
@@ -675,51 +723,78 @@ public class TlbTests
                 _cursor[set] = (way + 1) % ways;
             }
             int e = set * ways + way;
-            _tags[e] = (iova >> shift << shift) | (uint)sizeClass;
+            _inputs[e] = input >> shift << shift;
+            _classes[e] = sizeClass;
+            _vmids[e] = context.Vmid;
+            _stage2[e] = (context.TagBase & TlbLayout.Stage2InputFlag) != 0;
             _asids[e] = asid;
             _outputs[e] = output;
-            Rights[e] = rights;
-            _classes |= 1u << sizeClass;
+            Info[e] = (byte)(rights | level << 6);
+            _present |= 1u << sizeClass;
+            if (noAsid)
+                _presentNoAsid |= 1u << sizeClass;
             return e;
         }
 
-        public int Lookup(ulong iova, ushort asid)
+        public int Lookup(ulong input, TlbContext context)
         {
-            for (int sizeClass = 0; sizeClass < 3; sizeClass++)
+            bool stage2 = (context.TagBase & TlbLayout.Stage2InputFlag) != 0;
+            for (int sizeClass = 0; sizeClass < Shifts.Length; sizeClass++)
             {
-                if ((_classes & (1u << sizeClass)) == 0)
+                if ((_present & (1u << sizeClass)) == 0)
                     continue;
-                int shift = 12 + 9 * sizeClass;
-                int set = (int)(((iova >> shift) ^ Salt(asid)) % (ulong)_sets);
-                ulong tag = (iova >> shift << shift) | (uint)sizeClass;
-                for (int w = 0; w < ways; w++)
-                    if (_tags[set * ways + w] == tag && _asids[set * ways + w] == asid)
-                        return set * ways + w;
+                int found = Probe(input, context.Asid, context.Vmid, stage2, sizeClass);
+                if (found < 0 && (_presentNoAsid & (1u << sizeClass)) != 0 && context.Asid != NoAsid)
+                    found = Probe(input, NoAsid, context.Vmid, stage2, sizeClass);
+                if (found >= 0)
+                    return found;
             }
             return -1;
         }
 
-        public ulong OutputOf(int e, ulong iova) => _outputs[e] | (iova & ((1UL << (12 + 9 * (int)(_tags[e] & 3))) - 1));
+        private int Probe(ulong input, ushort asid, ushort vmid, bool stage2, int sizeClass)
+        {
+            int shift = Shifts[sizeClass];
+            int set = (int)(((input >> shift) ^ Salt(asid)) % (ulong)_sets);
+            for (int w = 0; w < ways; w++)
+            {
+                int e = set * ways + w;
+                if (_asids[e] == asid && _classes[e] == sizeClass && _inputs[e] == input >> shift << shift && _vmids[e] == vmid && _stage2[e] == stage2)
+                    return e;
+            }
+            return -1;
+        }
+
+        public ulong OutputOf(int e, ulong input) => _outputs[e] | (input & ((1UL << Shifts[_classes[e]]) - 1));
 
         public int InvalidateAll()
         {
-            _classes = 0;
+            _present = _presentNoAsid = 0;
             return Remove(_ => true);
         }
 
         public int InvalidateAsid(ushort asid) => Remove(e => _asids[e] == asid);
 
-        public int InvalidateRange(ushort asid, ulong first, ulong last) => Remove(e =>
-        {
-            ulong start = _tags[e] & ~3UL;
-            ulong end = start + (1UL << (12 + 9 * (int)(_tags[e] & 3))) - 1;
-            return (asid == 0 || _asids[e] == asid) && start <= last && end >= first;
-        });
+        public int InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid) =>
+            Remove(e => !_stage2[e] && (_asids[e] == asid || _asids[e] == NoAsid) && (anyVmid || _vmids[e] == vmid) && Overlaps(e, first, last));
+
+        public int InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid) =>
+            Remove(e => !_stage2[e] && (anyVmid || _vmids[e] == vmid) && Overlaps(e, first, last));
+
+        public int InvalidateVmid(ushort vmid, bool stage1Only) => Remove(e => _vmids[e] == vmid && !(stage1Only && _stage2[e]));
+
+        public int InvalidateIpa(ushort vmid, ulong first, ulong last) => Remove(e => _stage2[e] && _vmids[e] == vmid && Overlaps(e, first, last));
+
+        private bool Overlaps(int e, ulong first, ulong last) => _inputs[e] <= last && _inputs[e] + (1UL << Shifts[_classes[e]]) - 1 >= first;
 
         public int ValidEntries() => _asids.Count(a => a != 0);
 
-        public Tlb.EntryImage[] Image() =>
-            Enumerable.Range(0, entries).Select(e => new Tlb.EntryImage(_tags[e], _asids[e], _outputs[e], Rights[e])).ToArray();
+        /// <summary>The columns as the TLB packs them: tag = (aligned input XOR VMID &lt;&lt; 48) | stage-2 flag | class.</summary>
+        public Tlb.EntryImage[] Image() => Enumerable.Range(0, entries)
+            .Select(e => _asids[e] == 0 && _inputs[e] == 0 && _outputs[e] == 0
+                ? new Tlb.EntryImage(0, 0, 0, 0)
+                : new Tlb.EntryImage((_inputs[e] ^ (ulong)_vmids[e] << 48) | (_stage2[e] ? 0x10UL : 0) | (uint)_classes[e], _asids[e], _outputs[e], Info[e]))
+            .ToArray();
 
         private int Remove(Func<int, bool> selects)
         {

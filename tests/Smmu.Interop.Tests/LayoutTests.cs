@@ -10,10 +10,10 @@ namespace Smmu.Interop.Tests;
 public class LayoutTests
 {
     [Theory]
-    [InlineData(typeof(SmmuConfig), 56)]
-    [InlineData(typeof(SmmuFault), 48)]
-    [InlineData(typeof(SmmuStats), 88)]
-    [InlineData(typeof(ContextBankState), 56)]
+    [InlineData(typeof(SmmuConfig), 64)]
+    [InlineData(typeof(SmmuFault), 64)]
+    [InlineData(typeof(SmmuStats), 136)]
+    [InlineData(typeof(ContextBankState), 96)]
     public void StructSizesMatchTheHeader(Type type, int size) => Assert.Equal(size, Marshal.SizeOf(type));
 
     [Theory]
@@ -28,6 +28,8 @@ public class LayoutTests
     [InlineData(nameof(SmmuConfig.Flags), 32)]
     [InlineData(nameof(SmmuConfig.PtPoolBase), 40)]
     [InlineData(nameof(SmmuConfig.PtPoolBytes), 48)]
+    [InlineData(nameof(SmmuConfig.VmidBits), 56)]
+    [InlineData(nameof(SmmuConfig.FlushQueueSize), 60)]
     public void ConfigOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuConfig>(field));
 
     [Theory]
@@ -42,6 +44,9 @@ public class LayoutTests
     [InlineData(nameof(SmmuFault.Iova), 32)]
     [InlineData(nameof(SmmuFault.Fsr), 40)]
     [InlineData(nameof(SmmuFault.Fsynr), 44)]
+    [InlineData(nameof(SmmuFault.Stage), 48)]
+    [InlineData(nameof(SmmuFault.S1ptw), 52)]
+    [InlineData(nameof(SmmuFault.Ipa), 56)]
     public void FaultOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuFault>(field));
 
     [Theory]
@@ -57,6 +62,12 @@ public class LayoutTests
     [InlineData(nameof(SmmuStats.Switches), 64)]
     [InlineData(nameof(SmmuStats.PtPagesInUse), 72)]
     [InlineData(nameof(SmmuStats.PtPagesFree), 80)]
+    [InlineData(nameof(SmmuStats.Stage2Walks), 88)]
+    [InlineData(nameof(SmmuStats.DescriptorReads), 96)]
+    [InlineData(nameof(SmmuStats.VmidInvalidations), 104)]
+    [InlineData(nameof(SmmuStats.StaleTranslations), 112)]
+    [InlineData(nameof(SmmuStats.MissedSyncs), 120)]
+    [InlineData(nameof(SmmuStats.NeedlessInvalidations), 128)]
     public void StatsOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuStats>(field));
 
     [Theory]
@@ -72,14 +83,26 @@ public class LayoutTests
     [InlineData(nameof(ContextBankState.Fsr), 40)]
     [InlineData(nameof(ContextBankState.Fsynr0), 44)]
     [InlineData(nameof(ContextBankState.Far), 48)]
+    [InlineData(nameof(ContextBankState.Ttbr1), 56)]
+    [InlineData(nameof(ContextBankState.Vttbr), 64)]
+    [InlineData(nameof(ContextBankState.Ipafar), 72)]
+    [InlineData(nameof(ContextBankState.Vmid), 80)]
+    [InlineData(nameof(ContextBankState.Flags), 84)]
+    [InlineData(nameof(ContextBankState.Granule), 88)]
+    [InlineData(nameof(ContextBankState.Reserved), 92)]
     public void ContextBankOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<ContextBankState>(field));
 
     [Fact]
     public void CurrentSizesAreTheMarshalledSizes()
     {
-        Assert.Equal(56u, SmmuConfig.CurrentSize);
-        Assert.Equal(48u, SmmuFault.CurrentSize);
-        Assert.Equal(88u, SmmuStats.CurrentSize);
-        Assert.Equal(56u, ContextBankState.CurrentSize);
+        Assert.Equal(64u, SmmuConfig.CurrentSize);
+        Assert.Equal(64u, SmmuFault.CurrentSize);
+        Assert.Equal(136u, SmmuStats.CurrentSize);
+        Assert.Equal(96u, ContextBankState.CurrentSize);
+        // ABI 1.0's sizes, which the library still accepts: each struct grew only at its end.
+        Assert.Equal(56u, SmmuConfig.SizeV1_0);
+        Assert.Equal(48u, SmmuFault.SizeV1_0);
+        Assert.Equal(88u, SmmuStats.SizeV1_0);
+        Assert.Equal(56u, ContextBankState.SizeV1_0);
     }
 }

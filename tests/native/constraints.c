@@ -362,7 +362,7 @@ static void test_attributes(void)
     uint64_t q = 0xA5A5A5A5A5A5A5A5ull, ttbr0, root;
     int32_t one = 1, zero = 0;
     uint32_t attrs[] = { SMMU_ATTR_DYNAMIC, SMMU_ATTR_CONTEXT_BANK, SMMU_ATTR_ASID, SMMU_ATTR_TTBR0, SMMU_ATTR_PROCID };
-    uint32_t unknown[] = { 0, 6, 7, 0x100, 0x7fffffff, 0xffffffff };
+    uint32_t unknown[] = { 0, 13, 14, 0x100, 0x7fffffff, 0xffffffff };
     size_t i;
 
     smmu_config_init(&cfg);

@@ -357,7 +357,9 @@ static void test_configs(void)
 
     /* out of range */
     config_case(F_SIZE, 0, SMMU_EINVAL);
-    config_case(F_SIZE, sz - 8, SMMU_EINVAL);
+    config_case(F_SIZE, sz - 4, SMMU_EINVAL);
+    config_case(F_SIZE, 56, 0);   /* ABI 1.0's size: accepted, the newer fields at their defaults */
+    config_case(F_SIZE, 48, SMMU_EINVAL);
     config_case(F_SIZE, sz - 1, SMMU_EINVAL);
     config_case(F_SIZE, sz + 8, SMMU_EINVAL);
     config_case(F_SIZE, 0xffffffff, SMMU_EINVAL);
@@ -389,7 +391,7 @@ static void test_configs(void)
     config_case(F_TLBW, 0, SMMU_EINVAL);
     config_case(F_TLBW, 3, SMMU_EINVAL);
     config_case(F_TLBW, 2048, SMMU_EINVAL);   /* > tlb_entries (1024) */
-    config_case(F_FLAGS, 0x4, SMMU_EINVAL);
+    config_case(F_FLAGS, 0x10, SMMU_EINVAL);
     config_case(F_FLAGS, 0x80000000, SMMU_EINVAL);
     config_case(F_PBASE, 0x40000800, SMMU_EINVAL);
     config_case(F_PBASE, 0x40000008, SMMU_EINVAL);
@@ -480,7 +482,7 @@ static void test_map(void)
     CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, 0));
     CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, SMMU_PROT_CACHE));
     CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, SMMU_PROT_NOEXEC | SMMU_PROT_MMIO | SMMU_PROT_PRIV));
-    CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, RW | 0x40));
+    CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, RW | 0x80));
     CHECK_RC(SMMU_EINVAL, smmu_map(s, d, 0x200000, 0x1000, PAGE, SMMU_PROT_READ | 0x80000000u));
     /* beyond 2^ias / 2^oas (48 / 48) */
     CHECK_RC(SMMU_ERANGE, smmu_map(s, d, 1ull << 48, 0x1000, PAGE, RW));

@@ -10,8 +10,8 @@
 
 #define SA(cond) _Static_assert(cond, #cond)
 
-/* smmu_config: 56 bytes */
-SA(sizeof(smmu_config) == 56);
+/* smmu_config: 64 bytes (56 in ABI 1.0) */
+SA(sizeof(smmu_config) == 64);
 SA(offsetof(smmu_config, size) == 0);
 SA(offsetof(smmu_config, num_context_banks) == 4);
 SA(offsetof(smmu_config, num_stream_ids) == 8);
@@ -23,9 +23,11 @@ SA(offsetof(smmu_config, tlb_ways) == 28);
 SA(offsetof(smmu_config, flags) == 32);
 SA(offsetof(smmu_config, pt_pool_base) == 40);
 SA(offsetof(smmu_config, pt_pool_bytes) == 48);
+SA(offsetof(smmu_config, vmid_bits) == 56);
+SA(offsetof(smmu_config, flush_queue_size) == 60);
 
-/* smmu_fault: 48 bytes */
-SA(sizeof(smmu_fault) == 48);
+/* smmu_fault: 64 bytes (48 in ABI 1.0) */
+SA(sizeof(smmu_fault) == 64);
 SA(offsetof(smmu_fault, size) == 0);
 SA(offsetof(smmu_fault, type) == 4);
 SA(offsetof(smmu_fault, level) == 8);
@@ -37,9 +39,12 @@ SA(offsetof(smmu_fault, active_domain) == 28);
 SA(offsetof(smmu_fault, iova) == 32);
 SA(offsetof(smmu_fault, fsr) == 40);
 SA(offsetof(smmu_fault, fsynr) == 44);
+SA(offsetof(smmu_fault, stage) == 48);
+SA(offsetof(smmu_fault, s1ptw) == 52);
+SA(offsetof(smmu_fault, ipa) == 56);
 
-/* smmu_stats: 88 bytes */
-SA(sizeof(smmu_stats) == 88);
+/* smmu_stats: 136 bytes (88 in ABI 1.0) */
+SA(sizeof(smmu_stats) == 136);
 SA(offsetof(smmu_stats, size) == 0);
 SA(offsetof(smmu_stats, reserved) == 4);
 SA(offsetof(smmu_stats, translations) == 8);
@@ -52,9 +57,15 @@ SA(offsetof(smmu_stats, tlb_entries_invalidated) == 56);
 SA(offsetof(smmu_stats, switches) == 64);
 SA(offsetof(smmu_stats, pt_pages_in_use) == 72);
 SA(offsetof(smmu_stats, pt_pages_free) == 80);
+SA(offsetof(smmu_stats, stage2_walks) == 88);
+SA(offsetof(smmu_stats, descriptor_reads) == 96);
+SA(offsetof(smmu_stats, vmid_invalidations) == 104);
+SA(offsetof(smmu_stats, stale_translations) == 112);
+SA(offsetof(smmu_stats, missed_syncs) == 120);
+SA(offsetof(smmu_stats, needless_invalidations) == 128);
 
-/* smmu_cb_state: 56 bytes */
-SA(sizeof(smmu_cb_state) == 56);
+/* smmu_cb_state: 96 bytes (56 in ABI 1.0) */
+SA(sizeof(smmu_cb_state) == 96);
 SA(offsetof(smmu_cb_state, size) == 0);
 SA(offsetof(smmu_cb_state, in_use) == 4);
 SA(offsetof(smmu_cb_state, base_domain) == 8);
@@ -67,13 +78,24 @@ SA(offsetof(smmu_cb_state, ttbr0) == 32);
 SA(offsetof(smmu_cb_state, fsr) == 40);
 SA(offsetof(smmu_cb_state, fsynr0) == 44);
 SA(offsetof(smmu_cb_state, far) == 48);
+SA(offsetof(smmu_cb_state, ttbr1) == 56);
+SA(offsetof(smmu_cb_state, vttbr) == 64);
+SA(offsetof(smmu_cb_state, ipafar) == 72);
+SA(offsetof(smmu_cb_state, vmid) == 80);
+SA(offsetof(smmu_cb_state, flags) == 84);
+SA(offsetof(smmu_cb_state, granule) == 88);
+SA(offsetof(smmu_cb_state, reserved) == 92);
 
 /* handles and the fault-handler type */
 SA(sizeof(smmu_t) == 4 && sizeof(smmu_domain_t) == 4);
-SA(SMMU_ABI_VERSION == 0x10000);
+SA(SMMU_ABI_VERSION == 0x10001);
 SA(SMMU_FSR_TF == 0x2 && SMMU_FSR_AFF == 0x4 && SMMU_FSR_PF == 0x8 && SMMU_FSR_EF == 0x10 && SMMU_FSR_ASF == 0x80
    && SMMU_FSR_MULTI == 0x80000000u);
-SA(SMMU_FSYNR0_WNR == 0x10 && SMMU_FSYNR0_PNU == 0x20 && SMMU_FSYNR0_IND == 0x40 && SMMU_FSYNR0_PLVL_MASK == 3);
+SA(SMMU_FSYNR0_WNR == 0x10 && SMMU_FSYNR0_PNU == 0x20 && SMMU_FSYNR0_IND == 0x40 && SMMU_FSYNR0_PLVL_MASK == 3
+   && SMMU_FSYNR0_PTWF == 0x400);
+SA(SMMU_ATTR_GRANULE == 6 && SMMU_ATTR_SPLIT_TTBR1 == 7 && SMMU_ATTR_TTBR1 == 8 && SMMU_ATTR_STAGE == 9
+   && SMMU_ATTR_NEST_PARENT == 10 && SMMU_ATTR_VMID == 11 && SMMU_ATTR_VTTBR == 12);
+SA(SMMU_PROT_GLOBAL == 0x40u && SMMU_CFG_SANITIZE_TLB == 0x4u && SMMU_CFG_LAZY_FLUSH == 0x8u);
 
 static int32_t handler_type_check(smmu_t s, smmu_domain_t d, const smmu_fault *f, void *cookie)
 {
@@ -101,6 +123,8 @@ int main(void)
     CHECK(cfg.flags == 0, "layout: default flags 0x%x", cfg.flags);
     CHECK(cfg.pt_pool_base == 0x40000000ull, "layout: default pool base 0x%llx", (unsigned long long)cfg.pt_pool_base);
     CHECK(cfg.pt_pool_bytes == 64ull << 20, "layout: default pool bytes 0x%llx", (unsigned long long)cfg.pt_pool_bytes);
+    CHECK(cfg.vmid_bits == 16, "layout: default vmid_bits %u", cfg.vmid_bits);
+    CHECK(cfg.flush_queue_size == 256, "layout: default flush_queue_size %u", cfg.flush_queue_size);
     {
         /* the 4 padding bytes after flags are not part of the contract; the fields around them are */
         smmu_t s = 0;

@@ -1,6 +1,8 @@
+using Smmu.Core.PageTables;
+
 namespace Smmu.Core.Domains;
 
-/// <summary>One domain: its tables, its attributes, and where it is attached.</summary>
+/// <summary>One domain: its tables and their format, its attributes, and where it is attached.</summary>
 internal struct Domain
 {
     /// <summary>The slot's current generation (part of the handle).</summary>
@@ -12,18 +14,40 @@ internal struct Domain
     public int RequestedContextBank;
     /// <summary>PROCID attribute.</summary>
     public uint ProcId;
-    /// <summary>Root table (TTBR0's address): taken at alloc, never moves, freed with the domain.</summary>
+    /// <summary>SPLIT_TTBR1: a base domain whose tables are the bank's TTBR1 half (upper, sign-extended IOVAs).</summary>
+    public bool SplitTtbr1;
+    /// <summary>GRANULE, as log2 bytes (12, 14, 16).</summary>
+    public int GranuleShift;
+    /// <summary>The tables' format (stage, granule, sizes): fixed from the first map or attach on.</summary>
+    public TableFormat Format;
+    /// <summary>Root table: taken at alloc (again when a format attribute changes before the first map or attach), freed with the domain.</summary>
     public ulong Root;
+    /// <summary>NEST_PARENT of a stage-1 domain: the stage-2 domain's slot, -1 for none.</summary>
+    public int NestParent;
+    public DomainHandle NestParentHandle;
+
     /// <summary>The context bank it is attached on, -1 while detached.</summary>
     public int ContextBank;
-    /// <summary>Its ASID while attached; 0 while detached.</summary>
+    /// <summary>Its ASID while attached (0 while detached, and for a stage-2 domain, which has none).</summary>
     public ushort Asid;
     /// <summary>A base domain: the stream IDs it is attached through (all routed to its bank). 0 for a dynamic domain.</summary>
     public int BaseStreams;
     /// <summary>A dynamic domain: the one stream it was attached through.</summary>
     public uint DynamicStreamId;
+
+    /// <summary>A stage-2 domain: its VMID while in use (0 otherwise).</summary>
+    public ushort Vmid;
+    /// <summary>A stage-2 domain: banks translating through it (its own, and nested banks). The VMID lives while this is above 0.</summary>
+    public int Stage2Users;
+    /// <summary>A stage-2 domain: stage-1 domains naming it as NEST_PARENT (it cannot be freed before them).</summary>
+    public int NestChildren;
+
     /// <summary>A base domain's fault handler.</summary>
     public SmmuFaultHandler? FaultHandler;
 
     public readonly bool IsAttached => ContextBank >= 0;
+    public readonly bool IsStage2 => Format.Stage == 2;
+
+    /// <summary>The lowest IOVA of the domain's half: 0, or 2^64 − 2^ias for a TTBR1 half.</summary>
+    public readonly ulong InputBase => SplitTtbr1 ? ~0UL << Format.InputBits : 0;
 }

@@ -48,7 +48,7 @@ internal sealed class DomainTable
             return false;
         }
         ref Domain slot = ref _slots[index];
-        slot = new Domain { Generation = slot.Generation, InUse = true, RequestedContextBank = -1, ContextBank = -1 };
+        slot = new Domain { Generation = slot.Generation, InUse = true, RequestedContextBank = -1, ContextBank = -1, NestParent = -1 };
         Count++;
         handle = new DomainHandle(HandleCodec.EncodeDomain(_instanceSlot, index, slot.Generation));
         return true;

@@ -6,90 +6,154 @@ using Smmu.Core.PageTables;
 namespace Smmu.Core.Memory;
 
 /// <summary>
-/// Simulated physical memory for translation tables: <c>pt_pool_bytes</c> of 4 KiB pages at
-/// physical address <c>pt_pool_base</c>, handed out from a LIFO free list (a fresh pool hands out
-/// the lowest address first). Free pages are always all-zero — the pool starts zeroed, and a table
-/// is freed either empty (every invalid descriptor is 0) or through <see cref="ZeroAndFree"/> — so
-/// taking a page costs no clearing. The walker reads descriptors from here by physical address.
-/// Per page it also keeps what a table needs for bookkeeping: its level and how many of its
-/// descriptors are valid, so that an emptied table can go back to the pool.
+/// Simulated physical memory for translation tables: <c>pt_pool_bytes</c> at physical address
+/// <c>pt_pool_base</c>, in 4 KiB frames, handed out as naturally aligned blocks of 2^order frames by a
+/// buddy allocator — 4 KiB tables take one frame, 16 KiB four, 64 KiB sixteen, a concatenated
+/// stage-2 root up to 16 granules. Blocks are aligned in physical address, as the architecture needs
+/// tables to be; a pool whose base is only 4 KiB aligned is carved into the largest aligned blocks it
+/// holds. Free lists are LIFO (a fresh pool hands out the lowest address first) and doubly linked, so
+/// that a caller that frees what it allocated, last first, restores every list exactly — the undo log
+/// of a failed map relies on it. Free memory is always all-zero (the pool starts zeroed, a table is
+/// freed either empty or through <see cref="ZeroAndFree"/>), so taking a block costs no clearing.
+/// Per frame it keeps the table's level (or <see cref="FreeFrame"/>) for every frame a table covers, and
+/// per table its count of valid descriptors, so that an emptied table can go back.
 /// </summary>
 internal sealed unsafe class PagePool : IDisposable
 {
-    private const sbyte FreePage = -1;
+    /// <summary>Largest block: 2^8 frames (1 MiB: 16 concatenated 64 KiB tables).</summary>
+    public const int MaxOrder = 8;
+    private const sbyte FreeFrame = -1;
+    private const int None = -1;
 
     private readonly NativeBuffer<byte> _memory;
-    private readonly byte* _host;             // _memory.Pointer, one load closer to the walker
-    private readonly int[] _freeStack;        // page indices; top = next page handed out
-    private readonly ushort[] _validCount;    // per page: valid descriptors in the table
-    private readonly sbyte[] _level;          // per page: table level, or FreePage
-    private int _freeCount;
+    private byte* _host;                       // _memory.Pointer, one load closer to the walker; null once disposed
+    private readonly ulong _baseFrame;         // Base >> FrameShift: buddies are found in absolute frame numbers
+    private readonly int[] _freeHead = new int[MaxOrder + 1];
+    private readonly int[] _freeBlocks = new int[MaxOrder + 1];   // blocks on each list
+    private readonly int[] _next, _prev;       // free-list links, by frame index
+    private readonly sbyte[] _freeOrder;       // order of the free block a frame heads, or -1
+    private readonly byte[] _blockOrder;       // order of the table block a frame heads
+    private readonly sbyte[] _level;           // level of the table covering a frame, or FreeFrame
+    private readonly int[] _validCount;        // valid descriptors of the table a frame heads
 
-    /// <summary>Physical address of the first page.</summary>
+    /// <summary>Physical address of the first frame.</summary>
     public ulong Base { get; }
 
     /// <summary>Bytes in the pool.</summary>
     public ulong Bytes { get; }
 
-    /// <summary>Pages in the pool.</summary>
+    /// <summary>4 KiB frames in the pool (the unit of <see cref="PagesInUse"/> and <see cref="FreePages"/>).</summary>
     public int PageCount { get; }
 
-    /// <summary>Pages on the free list.</summary>
-    public int FreePages => _freeCount;
+    /// <summary>Frames free.</summary>
+    public int FreePages { get; private set; }
 
-    /// <summary>Pages holding a table.</summary>
-    public int PagesInUse => PageCount - _freeCount;
+    /// <summary>Frames holding a table.</summary>
+    public int PagesInUse => PageCount - FreePages;
 
     public PagePool(ulong baseAddress, ulong bytes)
     {
-        Debug.Assert(Geometry.IsPageAligned(baseAddress) && Geometry.IsPageAligned(bytes) && bytes > 0);
+        Debug.Assert(Geometry.IsFrameAligned(baseAddress) && Geometry.IsFrameAligned(bytes) && bytes > 0);
         Base = baseAddress;
         Bytes = bytes;
-        PageCount = checked((int)(bytes >> Geometry.PageShift));
-        _memory = new NativeBuffer<byte>((nuint)bytes, (nuint)Geometry.PageSize);
+        PageCount = checked((int)(bytes >> Geometry.FrameShift));
+        _baseFrame = baseAddress >> Geometry.FrameShift;
+        _memory = new NativeBuffer<byte>((nuint)bytes, (nuint)Geometry.FrameSize);
         _host = _memory.Pointer;
-        _freeStack = new int[PageCount];
-        _validCount = new ushort[PageCount];
+        _next = new int[PageCount];
+        _prev = new int[PageCount];
+        _freeOrder = new sbyte[PageCount];
+        _blockOrder = new byte[PageCount];
         _level = new sbyte[PageCount];
-        for (int i = 0; i < PageCount; i++)
+        _validCount = new int[PageCount];
+        Array.Fill(_freeOrder, (sbyte)None);
+        Array.Fill(_level, FreeFrame);
+        Array.Fill(_freeHead, None);
+        // Carve the pool into the largest blocks aligned in physical address, and push them highest
+        // first, so that the lowest address is handed out first.
+        var blocks = new List<(int Frame, int Order)>();
+        for (int frame = 0; frame < PageCount;)
         {
-            _freeStack[i] = PageCount - 1 - i;   // lowest page on top
-            _level[i] = FreePage;
+            int order = MaxOrder;
+            while (order > 0 && (((_baseFrame + (ulong)frame) & ((1UL << order) - 1)) != 0 || frame + (1 << order) > PageCount))
+                order--;
+            blocks.Add((frame, order));
+            frame += 1 << order;
         }
-        _freeCount = PageCount;
+        for (int i = blocks.Count - 1; i >= 0; i--)
+            Push(blocks[i].Frame, blocks[i].Order);
+        FreePages = PageCount;
     }
 
-    /// <summary>Takes a (zero) page for a table at <paramref name="level"/>; false when the pool is empty.</summary>
-    public bool TryAllocate(int level, out ulong tablePa)
+    /// <summary>
+    /// Takes a zero block of 2^<paramref name="order"/> frames for a table at <paramref name="level"/>;
+    /// false when no block that large is free.
+    /// </summary>
+    public bool TryAllocate(int order, int level, out ulong tablePa)
     {
-        if (_freeCount == 0)
+        Debug.Assert(order is >= 0 and <= MaxOrder);
+        int k = order;
+        while (k <= MaxOrder && _freeHead[k] == None)
+            k++;
+        if (k > MaxOrder)
         {
             tablePa = 0;
             return false;
         }
-        int page = _freeStack[--_freeCount];
-        Debug.Assert(IsZero(_host + ((nuint)page << Geometry.PageShift)), "a free page is all-zero");
-        _level[page] = (sbyte)level;
-        _validCount[page] = 0;
-        tablePa = Base + ((ulong)page << Geometry.PageShift);
+        int frame = _freeHead[k];
+        Remove(frame, k);
+        while (k > order)
+        {
+            k--;
+            Push(frame + (1 << k), k);   // the upper half goes back; the lower half is split further or taken
+        }
+        Debug.Assert(IsZero(frame, order), "a free block is all-zero");
+        _blockOrder[frame] = (byte)order;
+        _validCount[frame] = 0;
+        for (int f = frame; f < frame + (1 << order); f++)
+            _level[f] = (sbyte)level;
+        FreePages -= 1 << order;
+        tablePa = Base + ((ulong)frame << Geometry.FrameShift);
         return true;
     }
 
-    /// <summary>Returns an empty (all-zero) table page to the pool.</summary>
-    public void Free(ulong tablePa)
+    /// <summary>How many blocks of 2^<paramref name="order"/> frames the free lists could hand out, one after another.</summary>
+    public long FreeBlocksOf(int order)
     {
-        int page = PageIndex(tablePa);
-        Debug.Assert(_level[page] != FreePage, "double free of a table page");
-        Debug.Assert(_validCount[page] == 0 && IsZero(_host + (tablePa - Base)), "only an empty table is freed as it is");
-        _level[page] = FreePage;
-        _freeStack[_freeCount++] = page;
+        long blocks = 0;
+        for (int k = order; k <= MaxOrder; k++)
+            blocks += (long)_freeBlocks[k] << (k - order);
+        return blocks;
     }
 
-    /// <summary>Zeroes a table page that may still hold descriptors, then returns it to the pool.</summary>
+    /// <summary>Returns an empty (all-zero) table to the pool, merging it with its free buddies.</summary>
+    public void Free(ulong tablePa)
+    {
+        int frame = FrameIndex(tablePa);
+        int order = _blockOrder[frame];
+        Debug.Assert(_level[frame] != FreeFrame, "double free of a table");
+        Debug.Assert(_validCount[frame] == 0 && IsZero(frame, order), "only an empty table is freed as it is");
+        for (int f = frame; f < frame + (1 << order); f++)
+            _level[f] = FreeFrame;
+        FreePages += 1 << order;
+        while (order < MaxOrder)
+        {
+            long buddy = (long)(((_baseFrame + (ulong)frame) ^ (1UL << order)) - _baseFrame);
+            if (buddy < 0 || buddy >= PageCount || _freeOrder[buddy] != order)
+                break;
+            Remove((int)buddy, order);
+            frame = Math.Min(frame, (int)buddy);
+            order++;
+        }
+        Push(frame, order);
+    }
+
+    /// <summary>Zeroes a table that may still hold descriptors, then returns it to the pool.</summary>
     public void ZeroAndFree(ulong tablePa)
     {
-        ZeroPage(_host + (tablePa - Base));
-        _validCount[PageIndex(tablePa)] = 0;
+        int frame = FrameIndex(tablePa);
+        new Span<byte>(_host + ((nuint)frame << Geometry.FrameShift), (int)(Geometry.FrameSize << _blockOrder[frame])).Clear();
+        _validCount[frame] = 0;
         Free(tablePa);
     }
 
@@ -97,14 +161,14 @@ internal sealed unsafe class PagePool : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(ulong pa) => pa - Base <= Bytes - Geometry.DescriptorSize;
 
-    /// <summary>The level of the table in the page holding <paramref name="pa"/>, or -1 for a free page.</summary>
-    public int LevelOfPage(ulong pa) => _level[PageIndex(pa)];
+    /// <summary>The level of the table covering <paramref name="pa"/> (a pool address), or -1 for free memory.</summary>
+    public int LevelOfPage(ulong pa) => _level[FrameIndex(pa)];
 
-    /// <summary>The descriptor at <paramref name="index"/> of the table at <paramref name="tablePa"/> (a pool page).</summary>
+    /// <summary>The descriptor at <paramref name="index"/> of the table at <paramref name="tablePa"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ulong Descriptor(ulong tablePa, int index)
     {
-        Debug.Assert(Contains(tablePa) && (uint)index < Geometry.EntriesPerTable);
+        Debug.Assert(Contains(tablePa + (ulong)index * Geometry.DescriptorSize));
         return ref *(ulong*)(_host + (tablePa - Base) + (ulong)index * Geometry.DescriptorSize);
     }
 
@@ -117,23 +181,49 @@ internal sealed unsafe class PagePool : IDisposable
     }
 
     /// <summary>Valid descriptors in the table at <paramref name="tablePa"/>.</summary>
-    public ref ushort ValidCount(ulong tablePa) => ref _validCount[PageIndex(tablePa)];
+    public ref int ValidCount(ulong tablePa) => ref _validCount[FrameIndex(tablePa)];
 
-    public void Dispose() => _memory.Dispose();
-
-    private static void ZeroPage(byte* page)
+    /// <summary>Frees the memory; the pool must not be used afterwards (its owner checks that).</summary>
+    public void Dispose()
     {
-        for (nuint offset = 0; offset < (nuint)Geometry.PageSize; offset += (nuint)Vector<byte>.Count)
-            Vector<byte>.Zero.Store(page + offset);
+        _host = null;
+        _memory.Dispose();
     }
 
-    private static bool IsZero(byte* page)
+    private void Push(int frame, int order)
     {
-        for (nuint offset = 0; offset < (nuint)Geometry.PageSize; offset += (nuint)Vector<byte>.Count)
-            if (Vector.Load(page + offset) != Vector<byte>.Zero)
+        int head = _freeHead[order];
+        _next[frame] = head;
+        _prev[frame] = None;
+        if (head != None)
+            _prev[head] = frame;
+        _freeHead[order] = frame;
+        _freeOrder[frame] = (sbyte)order;
+        _freeBlocks[order]++;
+    }
+
+    private void Remove(int frame, int order)
+    {
+        int next = _next[frame], prev = _prev[frame];
+        if (prev != None)
+            _next[prev] = next;
+        else
+            _freeHead[order] = next;
+        if (next != None)
+            _prev[next] = prev;
+        _freeOrder[frame] = (sbyte)None;
+        _freeBlocks[order]--;
+    }
+
+    private bool IsZero(int frame, int order)
+    {
+        byte* start = _host + ((nuint)frame << Geometry.FrameShift);
+        nuint length = (nuint)Geometry.FrameSize << order;
+        for (nuint offset = 0; offset < length; offset += (nuint)Vector<byte>.Count)
+            if (Vector.Load(start + offset) != Vector<byte>.Zero)
                 return false;
         return true;
     }
 
-    private int PageIndex(ulong pa) => (int)((pa - Base) >> Geometry.PageShift);
+    private int FrameIndex(ulong pa) => (int)((pa - Base) >> Geometry.FrameShift);
 }

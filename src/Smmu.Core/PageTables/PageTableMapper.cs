@@ -4,62 +4,58 @@ using Smmu.Core.Memory;
 namespace Smmu.Core.PageTables;
 
 /// <summary>
-/// Builds and tears down stage-1 translation tables in the <see cref="PagePool"/> (io-pgtable-arm's
-/// map / unmap / free). A failed call changes nothing, down to the order of the pool's free list:
-/// map works leaf by leaf and, on EEXIST or ENOMEM, clears the leaves it wrote and frees the tables it
-/// created in reverse order; unmap knows before it starts how many table pages its block splits need
-/// (splits only happen at the two ends of the range). TLB maintenance is the caller's: unmap reports
-/// what it removed.
+/// Builds and tears down translation tables of any <see cref="TableFormat"/> in the <see cref="PagePool"/>
+/// (io-pgtable-arm's map / unmap / free). Addresses here are inputs of the table tree: for a TTBR1 half
+/// the caller passes its offset from the half's base (the table indexes only the low ias bits anyway).
+/// A failed call changes nothing, down to the order of the pool's free lists: map works leaf by leaf
+/// and, on EEXIST or ENOMEM, clears the leaves it wrote and frees the tables it created in reverse
+/// order; unmap knows before it starts how many tables its block splits need (splits only happen at
+/// the two ends of the range). TLB maintenance is the caller's: unmap reports what it removed.
 /// </summary>
 internal sealed class PageTableMapper
 {
     private readonly PagePool _pool;
-    private readonly int _startLevel;
-    private readonly ulong _inputLimit;
-    private readonly ulong _outputLimit;
     // The tables the current map call created, in order, with the slot pointing at each: its undo log.
     private CreatedTable[] _created = new CreatedTable[8];
     private int _createdCount;
+    private bool _removedGlobal;   // set by the unmap or free in progress
 
     private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table);
 
-    public PageTableMapper(PagePool pool, in TableFormat format)
-    {
-        _pool = pool;
-        _startLevel = format.StartLevel;
-        _inputLimit = format.InputLimit;
-        _outputLimit = format.OutputLimit;
-    }
+    public PageTableMapper(PagePool pool) => _pool = pool;
 
-    /// <summary>Takes an empty root table from the pool; false when the pool is empty.</summary>
-    public bool TryCreateRoot(out ulong root) => _pool.TryAllocate(_startLevel, out root);
+    /// <summary>Takes an empty root table (all its concatenated tables) from the pool; false when the pool has no block for it.</summary>
+    public bool TryCreateRoot(in TableFormat format, out ulong root) =>
+        _pool.TryAllocate(format.TableOrder(format.StartLevel), format.StartLevel, out root);
 
     /// <summary>
     /// Maps [iova, iova + size) to [pa, pa + size), each piece with the largest leaf that alignment and
-    /// size allow (1 GiB, 2 MiB, 4 KiB). Returns 0, or Invalid (misaligned, size 0, no READ/WRITE, unknown
-    /// bits), Range (beyond 2^ias or 2^oas), Exists (overlap), NoMemory (pool) — with nothing changed.
-    /// The checks come in that order; a range that overlaps and needs more pages than are free is Exists.
+    /// size allow. Returns 0, or Invalid (not aligned to the granule, size 0, no READ/WRITE, unknown bits,
+    /// GLOBAL on a stage-2 table), Range (beyond 2^ias or 2^oas), Exists (overlap), NoMemory (pool) — with
+    /// nothing changed. The checks come in that order; a range that overlaps and needs more tables than
+    /// are free is Exists.
     /// </summary>
-    public int Map(ulong root, ulong iova, ulong pa, ulong size, SmmuProt prot)
+    public int Map(in TableFormat format, ulong root, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
-        if (size == 0 || !Geometry.IsPageAligned(iova | pa | size)
-            || (prot & ~SmmuProt.All) != 0 || (prot & (SmmuProt.Read | SmmuProt.Write)) == 0)
+        if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift)
+            || (prot & ~SmmuProt.All) != 0 || (prot & (SmmuProt.Read | SmmuProt.Write)) == 0
+            || (format.Stage == 2 && (prot & SmmuProt.Global) != 0))
             return SmmuError.Invalid;
-        if (iova >= _inputLimit || size > _inputLimit - iova || pa >= _outputLimit || size > _outputLimit - pa)
+        if (iova >= format.InputLimit || size > format.InputLimit - iova || pa >= format.OutputLimit || size > format.OutputLimit - pa)
             return SmmuError.Range;
 
-        ulong attributes = Pte.AttributesFor(prot);
+        ulong attributes = format.Stage == 2 ? Stage2Pte.AttributesFor(prot) : Pte.AttributesFor(prot);
         _createdCount = 0;
         ulong va = iova, end = iova + size;
         while (va < end)
         {
-            int rc = MapRun(root, ref va, ref pa, end, attributes);
+            int rc = MapRun(format, root, ref va, ref pa, end, attributes);
             if (rc != SmmuError.Ok)
             {
-                RollBack(root, iova, va);
-                // A map that both overlaps and lacks table pages is EEXIST, wherever the overlap lies:
-                // the answer must not depend on which problem the walk met first.
-                if (rc == SmmuError.NoMemory && AnyLeafIn(root, _startLevel, va, end))
+                RollBack(format, root, iova, va);
+                // A map that both overlaps and lacks tables is EEXIST, wherever the overlap lies: the
+                // answer must not depend on which problem the walk met first.
+                if (rc == SmmuError.NoMemory && AnyLeafIn(format, root, format.StartLevel, va, end))
                     rc = SmmuError.Exists;
                 return rc;
             }
@@ -67,84 +63,80 @@ internal sealed class PageTableMapper
         return SmmuError.Ok;
     }
 
-    /// <summary>True when some valid leaf maps an address in [va, end).</summary>
-    private bool AnyLeafIn(ulong table, int level, ulong va, ulong end)
-    {
-        ulong size = Geometry.LevelSize(level);
-        while (va < end)
-        {
-            ulong slotEnd = Math.Min(end, Geometry.AlignDown(va, size) + size);
-            ulong pte = _pool.Descriptor(table, IndexOf(va, level));
-            if (Pte.IsTable(pte, level) ? AnyLeafIn(Pte.TableAddress(pte), level + 1, va, slotEnd) : Pte.IsValid(pte))
-                return true;
-            va = slotEnd;
-            if (va == 0)
-                break;   // wrapped past 2^64
-        }
-        return false;
-    }
-
     /// <summary>
     /// Removes every mapping inside [iova, iova + size), holes or not; a block that is only partly
-    /// inside is split into the next level first (one table page per split). Returns the bytes
-    /// unmapped, or Invalid, Range, NoMemory (no page for a split) with nothing changed. Emptied
-    /// tables go back to the pool (the root stays).
+    /// inside is split into the next level first (one table per split). Returns the bytes unmapped, or
+    /// Invalid, Range, NoMemory (no table for a split) with nothing changed. Emptied tables go back to
+    /// the pool (the root stays). <paramref name="removedGlobal"/> says a global (nG = 0) stage-1 leaf was
+    /// removed: its TLB entries match every ASID, so the caller's invalidation must reach them.
     /// </summary>
-    public long Unmap(ulong root, ulong iova, ulong size)
+    public long Unmap(in TableFormat format, ulong root, ulong iova, ulong size, out bool removedGlobal)
     {
-        if (size == 0 || !Geometry.IsPageAligned(iova | size))
+        removedGlobal = false;
+        if (size == 0 || !Geometry.IsAligned(iova | size, format.PageShift))
             return SmmuError.Invalid;
-        if (iova >= _inputLimit || size > _inputLimit - iova)
+        if (iova >= format.InputLimit || size > format.InputLimit - iova)
             return SmmuError.Range;
 
         ulong end = iova + size, ignored = 0, unmapped = 0;
         int splitsNeeded = 0;
-        if (EndNeedsSplit(root, iova, iova, end, out ulong firstLeafEnd)
-            || (end > firstLeafEnd && EndNeedsSplit(root, end - 1, iova, end, out _)))
+        if (EndNeedsSplit(format, root, iova, iova, end, out ulong firstLeafEnd)
+            || (end > firstLeafEnd && EndNeedsSplit(format, root, end - 1, iova, end, out _)))
         {
             // Only a block that the range covers in part needs a split, and only at the range's ends.
-            splitsNeeded = UnmapLevel(root, _startLevel, iova, end, commit: false, insideSplitBlock: false, ref ignored);
-            if (splitsNeeded > _pool.FreePages)
+            splitsNeeded = UnmapLevel(format, root, format.StartLevel, iova, end, commit: false, insideSplitBlock: false, ref ignored);
+            if (splitsNeeded > _pool.FreeBlocksOf(format.TableOrder(format.StartLevel + 1)))
                 return SmmuError.NoMemory;
         }
-        int splits = UnmapLevel(root, _startLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
+        _removedGlobal = false;
+        int splits = UnmapLevel(format, root, format.StartLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
         Debug.Assert(splits == splitsNeeded);
+        removedGlobal = _removedGlobal;
         return (long)unmapped;
     }
 
-    /// <summary>Returns every table of the address space under <paramref name="root"/>, and the root, to the pool.</summary>
-    public void FreeAll(ulong root) => FreeTable(root, _startLevel);
+    /// <summary>
+    /// Returns every table of the tree under <paramref name="root"/>, and the root, to the pool. True when
+    /// the tree held a global (nG = 0) stage-1 leaf, whose TLB entries outlive the ASID's invalidation.
+    /// </summary>
+    public bool FreeAll(in TableFormat format, ulong root)
+    {
+        _removedGlobal = false;
+        FreeTable(format, root, format.StartLevel);
+        return _removedGlobal;
+    }
 
     /// <summary>
     /// Maps from <paramref name="va"/> the leaves of one size that fit in one table: descends to that
     /// table (creating missing tables and logging them), then fills consecutive slots. A larger leaf
     /// could only start at a table's first slot, so the size holds within the run. Advances va and pa.
     /// </summary>
-    private int MapRun(ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes)
+    private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes)
     {
-        int leafLevel = LeafLevel(va, pa, end - va);
+        int leafLevel = format.LeafLevel(va, pa, end - va);
         ulong table = root;
-        for (int level = _startLevel; level < leafLevel; level++)
+        for (int level = format.StartLevel; level < leafLevel; level++)
         {
-            int index = IndexOf(va, level);
+            int index = format.IndexOf(va, level);
             ref ulong slot = ref _pool.Descriptor(table, index);
             if (Pte.IsTable(slot, level))
             {
-                table = Pte.TableAddress(slot);
+                table = Pte.TableAddress(slot, format.PageShift);
                 continue;
             }
             if (Pte.IsValid(slot))
                 return SmmuError.Exists;   // a block already covers va
-            if (!_pool.TryAllocate(level + 1, out ulong next))
+            if (!_pool.TryAllocate(format.TableOrder(level + 1), level + 1, out ulong next))
                 return SmmuError.NoMemory;
             LogCreated(table, index, next);
             slot = Pte.Table(next);
             _pool.ValidCount(table)++;
             table = next;
         }
-        ulong leafSize = Geometry.LevelSize(leafLevel);
-        ref ushort valid = ref _pool.ValidCount(table);
-        for (int index = IndexOf(va, leafLevel); ; index++)
+        ulong leafSize = format.LevelSize(leafLevel);
+        int lastIndex = format.EntriesAt(leafLevel) - 1;
+        ref int valid = ref _pool.ValidCount(table);
+        for (int index = format.IndexOf(va, leafLevel); ; index++)
         {
             ref ulong slot = ref _pool.Descriptor(table, index);
             if (Pte.IsValid(slot))
@@ -153,24 +145,10 @@ internal sealed class PageTableMapper
             valid++;
             va += leafSize;
             pa += leafSize;
-            if (index == Geometry.EntriesPerTable - 1 || end - va < leafSize)
+            if (index == lastIndex || end - va < leafSize)
                 return SmmuError.Ok;
         }
     }
-
-    /// <summary>The largest leaf level (1 GiB, 2 MiB, 4 KiB) that alignment and the remaining size allow.</summary>
-    private static int LeafLevel(ulong va, ulong pa, ulong remaining)
-    {
-        for (int level = Geometry.FirstBlockLevel; level < Geometry.LastLevel; level++)
-        {
-            ulong size = Geometry.LevelSize(level);
-            if (((va | pa) & (size - 1)) == 0 && remaining >= size)
-                return level;
-        }
-        return Geometry.LastLevel;
-    }
-
-    private static int IndexOf(ulong va, int level) => (int)(va >> Geometry.LevelShift(level)) & (Geometry.EntriesPerTable - 1);
 
     private void LogCreated(ulong parent, int index, ulong table)
     {
@@ -181,11 +159,11 @@ internal sealed class PageTableMapper
 
     /// <summary>
     /// Undoes a failed map: clears the leaves it wrote in [iova, mappedEnd), then frees the tables it
-    /// created, last first, so that the pool's free list is as it was.
+    /// created, last first, so that the pool's free lists are as they were.
     /// </summary>
-    private void RollBack(ulong root, ulong iova, ulong mappedEnd)
+    private void RollBack(in TableFormat format, ulong root, ulong iova, ulong mappedEnd)
     {
-        ClearLeaves(root, _startLevel, iova, mappedEnd);
+        ClearLeaves(format, root, format.StartLevel, iova, mappedEnd);
         for (int i = _createdCount - 1; i >= 0; i--)
         {
             CreatedTable created = _created[i];
@@ -196,20 +174,35 @@ internal sealed class PageTableMapper
     }
 
     /// <summary>Clears every leaf in [va, end), all of them written by the failed map; frees nothing.</summary>
-    private void ClearLeaves(ulong table, int level, ulong va, ulong end)
+    private void ClearLeaves(in TableFormat format, ulong table, int level, ulong va, ulong end)
     {
-        ulong size = Geometry.LevelSize(level);
+        ulong size = format.LevelSize(level);
         while (va < end)
         {
             ulong slotEnd = Math.Min(end, Geometry.AlignDown(va, size) + size);
-            int index = IndexOf(va, level);
+            int index = format.IndexOf(va, level);
             ulong pte = _pool.Descriptor(table, index);
             if (Pte.IsTable(pte, level))
-                ClearLeaves(Pte.TableAddress(pte), level + 1, va, slotEnd);
+                ClearLeaves(format, Pte.TableAddress(pte, format.PageShift), level + 1, va, slotEnd);
             else if (Pte.IsValid(pte))
                 Clear(table, index);
             va = slotEnd;
         }
+    }
+
+    /// <summary>True when some valid leaf maps an input address in [va, end).</summary>
+    private bool AnyLeafIn(in TableFormat format, ulong table, int level, ulong va, ulong end)
+    {
+        ulong size = format.LevelSize(level);
+        while (va < end)
+        {
+            ulong slotEnd = Math.Min(end, Geometry.AlignDown(va, size) + size);
+            ulong pte = _pool.Descriptor(table, format.IndexOf(va, level));
+            if (Pte.IsTable(pte, level) ? AnyLeafIn(format, Pte.TableAddress(pte, format.PageShift), level + 1, va, slotEnd) : Pte.IsValid(pte))
+                return true;
+            va = slotEnd;
+        }
+        return false;
     }
 
     /// <summary>
@@ -217,17 +210,17 @@ internal sealed class PageTableMapper
     /// inside [start, end). <paramref name="leafEnd"/> is where that leaf, or the hole, ends: when the
     /// other end lies before it, both ends share it and one walk answers for both.
     /// </summary>
-    private bool EndNeedsSplit(ulong root, ulong va, ulong start, ulong end, out ulong leafEnd)
+    private bool EndNeedsSplit(in TableFormat format, ulong root, ulong va, ulong start, ulong end, out ulong leafEnd)
     {
         ulong table = root;
-        for (int level = _startLevel; ; level++)
+        for (int level = format.StartLevel; ; level++)
         {
-            ulong pte = _pool.Descriptor(table, IndexOf(va, level));
-            ulong leafStart = Geometry.AlignDown(va, Geometry.LevelSize(level));
-            leafEnd = leafStart + Geometry.LevelSize(level);
+            ulong pte = _pool.Descriptor(table, format.IndexOf(va, level));
+            ulong leafStart = Geometry.AlignDown(va, format.LevelSize(level));
+            leafEnd = leafStart + format.LevelSize(level);
             if (Pte.IsTable(pte, level))
             {
-                table = Pte.TableAddress(pte);
+                table = Pte.TableAddress(pte, format.PageShift);
                 continue;
             }
             return Pte.IsValid(pte) && (leafStart < start || leafEnd > end);
@@ -240,15 +233,16 @@ internal sealed class PageTableMapper
     /// has no table yet (<paramref name="table"/> is meaningless) and every slot is a leaf. A flag, not a
     /// table address of 0: PA 0 is a valid table address.
     /// </summary>
-    private int UnmapLevel(ulong table, int level, ulong va, ulong end, bool commit, bool insideSplitBlock, ref ulong unmapped)
+    private int UnmapLevel(in TableFormat format, ulong table, int level, ulong va, ulong end, bool commit, bool insideSplitBlock,
+                           ref ulong unmapped)
     {
-        ulong size = Geometry.LevelSize(level);
+        ulong size = format.LevelSize(level);
         int splits = 0;
         while (va < end)
         {
             ulong leafStart = Geometry.AlignDown(va, size);
             ulong slotEnd = Math.Min(end, leafStart + size);
-            int index = IndexOf(va, level);
+            int index = format.IndexOf(va, level);
             ulong pte = insideSplitBlock ? Pte.Leaf(0, 0, level) : _pool.Descriptor(table, index);
             if (!Pte.IsValid(pte))
             {
@@ -256,8 +250,8 @@ internal sealed class PageTableMapper
             }
             else if (Pte.IsTable(pte, level))
             {
-                ulong child = Pte.TableAddress(pte);
-                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, insideSplitBlock: false, ref unmapped);
+                ulong child = Pte.TableAddress(pte, format.PageShift);
+                splits += UnmapLevel(format, child, level + 1, va, slotEnd, commit, insideSplitBlock: false, ref unmapped);
                 if (commit && _pool.ValidCount(child) == 0)
                 {
                     _pool.Free(child);
@@ -268,15 +262,18 @@ internal sealed class PageTableMapper
             {
                 unmapped += size;
                 if (commit)
+                {
+                    _removedGlobal |= format.Stage == 1 && Pte.IsGlobal(pte);
                     Clear(table, index);
+                }
             }
             else
             {
                 // Part of a block: split it into the next level, then unmap there (older Linux did
                 // this; modern Linux refuses, which broke drivers that relied on it).
                 splits++;
-                ulong child = commit ? Split(table, index, pte, level) : 0;   // 0: unused, see insideSplitBlock
-                splits += UnmapLevel(child, level + 1, va, slotEnd, commit, insideSplitBlock: !commit, ref unmapped);
+                ulong child = commit ? Split(format, table, index, pte, level) : 0;   // 0: unused, see insideSplitBlock
+                splits += UnmapLevel(format, child, level + 1, va, slotEnd, commit, insideSplitBlock: !commit, ref unmapped);
             }
             va = slotEnd;
         }
@@ -284,16 +281,17 @@ internal sealed class PageTableMapper
     }
 
     /// <summary>Replaces the block at (table, index) with a table of next-level leaves mapping the same range.</summary>
-    private ulong Split(ulong table, int index, ulong block, int level)
+    private ulong Split(in TableFormat format, ulong table, int index, ulong block, int level)
     {
-        bool allocated = _pool.TryAllocate(level + 1, out ulong child);
+        bool allocated = _pool.TryAllocate(format.TableOrder(level + 1), level + 1, out ulong child);
         Debug.Assert(allocated, "the dry run counted this split");
-        ulong output = Pte.OutputAddress(block, level);
+        ulong output = Pte.OutputAddress(block, format.LevelShift(level));
         ulong attributes = Pte.LeafAttributes(block);
-        ulong step = Geometry.LevelSize(level + 1);
-        for (int i = 0; i < Geometry.EntriesPerTable; i++)
+        ulong step = format.LevelSize(level + 1);
+        int entries = format.EntriesAt(level + 1);
+        for (int i = 0; i < entries; i++)
             _pool.Descriptor(child, i) = Pte.Leaf(output + (ulong)i * step, attributes, level + 1);
-        _pool.ValidCount(child) = Geometry.EntriesPerTable;
+        _pool.ValidCount(child) = entries;
         _pool.Descriptor(table, index) = Pte.Table(child);   // the parent's valid count is unchanged
         return child;
     }
@@ -304,14 +302,17 @@ internal sealed class PageTableMapper
         _pool.ValidCount(table)--;
     }
 
-    private void FreeTable(ulong table, int level)
+    private void FreeTable(in TableFormat format, ulong table, int level)
     {
-        for (int i = 0; _pool.ValidCount(table) > 0 && i < Geometry.EntriesPerTable; i++)
+        int entries = format.EntriesAt(level);
+        for (int i = 0; _pool.ValidCount(table) > 0 && i < entries; i++)
         {
             ulong pte = _pool.Descriptor(table, i);
             if (Pte.IsTable(pte, level))
-                FreeTable(Pte.TableAddress(pte), level + 1);
+                FreeTable(format, Pte.TableAddress(pte, format.PageShift), level + 1);
+            else if (Pte.IsValid(pte) && format.Stage == 1 && Pte.IsGlobal(pte))
+                _removedGlobal = true;
         }
-        _pool.ZeroAndFree(table);   // it may still hold leaves: free pages must be zero
+        _pool.ZeroAndFree(table);   // it may still hold leaves: free memory must be zero
     }
 }

@@ -4,11 +4,13 @@ using Smmu.Core.Translation;
 namespace Smmu.Core.PageTables;
 
 /// <summary>
-/// VMSAv8-64 stage-1 long descriptors (4 KiB granule), laid out as Linux io-pgtable-arm writes them.
+/// VMSAv8-64 long descriptors, laid out as Linux io-pgtable-arm writes them; this file holds what both
+/// stages share and the stage-1 attributes (<see cref="Stage2Pte"/> has stage 2's).
 /// <code>
-/// [54] UXN | [53] PXN | [47:12] output address, or next-level table | [11] nG | [10] AF
-/// [9:8] SH | [7] AP[2] read-only | [6] AP[1] unprivileged | [4:2] AttrIndx | [1:0] type
-/// type: 0b11 table (levels 0-2) or page (level 3); 0b01 block (levels 1-2); bit 0 clear: invalid
+/// stage 1: [54] UXN | [53] PXN | [47:g] output address, or next-level table | [11] nG | [10] AF
+///          [9:8] SH | [7] AP[2] read-only | [6] AP[1] unprivileged | [4:2] AttrIndx | [1:0] type
+/// type: 0b11 table (levels 0-2) or page (level 3); 0b01 block (a leaf level above 3); bit 0 clear: invalid
+/// g: the granule's bits (12, 14, 16) for a table address; a leaf's output is aligned to its size
 /// </code>
 /// </summary>
 internal static class Pte
@@ -36,13 +38,13 @@ internal static class Pte
     public const ulong InnerShareable = 0b11UL << ShareabilityShift;
     /// <summary>AF: without it an access takes an access-flag fault (no hardware AF update).</summary>
     public const ulong AccessFlag = 1UL << 10;
-    /// <summary>nG: the translation is ASID-specific.</summary>
+    /// <summary>nG: the translation is ASID-specific; clear, it is global (matches every ASID).</summary>
     public const ulong NotGlobal = 1UL << 11;
     public const ulong Pxn = 1UL << 53;
     public const ulong Uxn = 1UL << 54;
-    /// <summary>io-pgtable-arm's ARM_LPAE_PTE_XN sets both UXN and PXN for IOMMU_NOEXEC.</summary>
+    /// <summary>io-pgtable-arm's ARM_LPAE_PTE_XN sets both bits 54 and 53 for IOMMU_NOEXEC (stage 1: UXN and PXN).</summary>
     public const ulong ExecuteNever = Uxn | Pxn;
-    /// <summary>Bits [47:12]: output address or next-level table address.</summary>
+    /// <summary>Bits [47:12]: output address or next-level table address (no 52-bit LPA).</summary>
     public const ulong AddressMask = 0x0000_FFFF_FFFF_F000;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -52,24 +54,28 @@ internal static class Pte
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsTable(ulong pte, int level) => level < Geometry.LastLevel && (pte & TypeMask) == TypeTable;
 
-    /// <summary>A valid block or page: the walk ends here.</summary>
+    /// <summary>
+    /// A valid block or page at <paramref name="level"/>: the walk ends here. A block (0b01) counts only at a
+    /// leaf level of the format (<paramref name="firstBlockLevel"/>..2); elsewhere 0b01 is reserved and
+    /// faults as invalid (a block at level 0, at level 1 with 16K/64K, or 0b01 at level 3).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsLeaf(ulong pte, int level) =>
-        level == Geometry.LastLevel ? (pte & TypeMask) == TypePage : (pte & TypeMask) == TypeBlock && level >= Geometry.FirstBlockLevel;
+    public static bool IsLeaf(ulong pte, int level, int firstBlockLevel) =>
+        level == Geometry.LastLevel ? (pte & TypeMask) == TypePage : (pte & TypeMask) == TypeBlock && level >= firstBlockLevel;
 
-    /// <summary>The next-level table a table descriptor points at.</summary>
+    /// <summary>The next-level table a table descriptor points at (its granule's alignment: [47:g]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong pte) => pte & AddressMask;
+    public static ulong TableAddress(ulong pte, int pageShift) => pte & AddressMask & ~((1UL << pageShift) - 1);
 
-    /// <summary>The output address of a leaf at <paramref name="level"/>, aligned to its size.</summary>
+    /// <summary>The output address of a leaf covering 2^<paramref name="leafShift"/> bytes, aligned to its size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong OutputAddress(ulong pte, int level) => pte & AddressMask & ~(Geometry.LevelSize(level) - 1);
+    public static ulong OutputAddress(ulong pte, int leafShift) => pte & AddressMask & ~((1UL << leafShift) - 1);
 
     /// <summary>A table descriptor for the table at <paramref name="tablePa"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Table(ulong tablePa) => tablePa | TypeTable;
 
-    /// <summary>A page (level 3) or block (levels 1-2) descriptor.</summary>
+    /// <summary>A page (level 3) or block (a leaf level above 3) descriptor.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Leaf(ulong pa, ulong attributes, int level) =>
         pa | attributes | (level == Geometry.LastLevel ? TypePage : TypeBlock);
@@ -78,10 +84,12 @@ internal static class Pte
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafAttributes(ulong pte) => pte & ~(AddressMask | TypeMask);
 
-    /// <summary>io-pgtable-arm's arm_lpae_prot_to_pte for the stage-1 format.</summary>
+    /// <summary>io-pgtable-arm's arm_lpae_prot_to_pte for the stage-1 format, plus nG cleared for <see cref="SmmuProt.Global"/>.</summary>
     public static ulong AttributesFor(SmmuProt prot)
     {
-        ulong pte = NotGlobal | AccessFlag;
+        ulong pte = AccessFlag;
+        if ((prot & SmmuProt.Global) == 0)
+            pte |= NotGlobal;
         if ((prot & SmmuProt.Write) == 0)
             pte |= ApReadOnly;
         if ((prot & SmmuProt.Priv) == 0)
@@ -96,8 +104,12 @@ internal static class Pte
         return pte;
     }
 
+    /// <summary>True for a stage-1 leaf whose nG bit is clear: its TLB entry matches every ASID.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsGlobal(ulong pte) => (pte & NotGlobal) == 0;
+
     /// <summary>
-    /// What a leaf grants (VMSAv8-64 stage 1): AP[2:1] for data, UXN/PXN for instruction fetches, and
+    /// What a stage-1 leaf grants (VMSAv8-64): AP[2:1] for data, UXN/PXN for instruction fetches, and
     /// the architectural rule that memory writable unprivileged is never privileged-executable.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

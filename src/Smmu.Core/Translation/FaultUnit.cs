@@ -3,8 +3,8 @@ using Smmu.Core.Domains;
 namespace Smmu.Core.Translation;
 
 /// <summary>
-/// Where a fault goes: it is recorded in the context bank's FSR/FAR/FSYNR0 (the first one; later ones
-/// set FSR.MULTI) and delivered to the bank's base domain's handler, whichever domain is active (seed
+/// Where a fault goes: it is recorded in the context bank's FSR/FAR/FSYNR0/IPAFAR (the first one; later
+/// ones set FSR.MULTI) and delivered to the bank's base domain's handler, whichever domain is active (seed
 /// constraint 2). A handler may call back into the instance; a fault its own calls raise is recorded
 /// but not delivered again.
 /// </summary>
@@ -29,14 +29,14 @@ internal sealed class FaultUnit
     /// Records a fault on the bank and reports it to the bank's base domain. Returns true when the
     /// handler asks for a retry.
     /// </summary>
-    public bool Raise(uint streamId, int bankIndex, ulong iova, SmmuAccess access, FaultType type, int level)
+    public bool Raise(uint streamId, int bankIndex, ulong iova, SmmuAccess access, FaultType type, in WalkInfo where)
     {
         ref ContextBank bank = ref _banks[bankIndex];
         var fault = new SmmuFault
         {
             Size = SmmuFault.CurrentSize,
             Type = type,
-            Level = (uint)level,
+            Level = (uint)where.Level,
             StreamId = streamId,
             ContextBank = (uint)bankIndex,
             Asid = bank.Asid,
@@ -44,16 +44,20 @@ internal sealed class FaultUnit
             ActiveDomain = bank.ActiveDomain,
             Iova = iova,
             Fsr = FaultRegisters.FsrFor(type),
-            Fsynr = FaultRegisters.Fsynr0For(level, access),
+            Fsynr = FaultRegisters.Fsynr0For(where.Level, access, where.S1ptw),
+            Stage = (uint)where.Stage,
+            S1ptw = where.S1ptw ? 1u : 0u,
+            Ipa = where.Stage == 2 ? where.Ipa : 0,
         };
         if ((bank.Fsr & FaultRegisters.FsrFaultMask) != 0)
         {
-            bank.Fsr |= FaultRegisters.FsrMulti;   // FAR and FSYNR0 keep the first fault
+            bank.Fsr |= FaultRegisters.FsrMulti;   // FAR, IPAFAR and FSYNR0 keep the first fault
         }
         else
         {
             bank.Fsr = fault.Fsr;
             bank.Far = iova;
+            bank.Ipafar = fault.Ipa;
             bank.Fsynr0 = fault.Fsynr;
             bank.FaultRecord = fault;
         }

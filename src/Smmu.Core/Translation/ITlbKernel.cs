@@ -19,8 +19,15 @@ internal unsafe interface ITlbKernel
     /// <summary>Ways whose ASID equals <paramref name="asid"/> (<see cref="TlbLayout.InvalidAsid"/> finds the empty ways).</summary>
     static abstract uint MatchAsidGroup(ushort* asids, ushort asid);
 
-    /// <summary>Ways with (tag - <paramref name="low"/>) &lt;= <paramref name="span"/> and size class <paramref name="sizeClass"/>.</summary>
-    static abstract uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong sizeClass);
+    /// <summary>
+    /// Ways with ((tag AND <paramref name="mask"/>) − <paramref name="low"/>) &lt;= <paramref name="span"/> and kind
+    /// (tag bits [4:0]) <paramref name="kind"/>: the entries of one kind whose input address lies in a range
+    /// (span 0: one block). The mask drops the VMID for maintenance across VMIDs.
+    /// </summary>
+    static abstract uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong kind, ulong mask);
+
+    /// <summary>Ways whose tag carries <paramref name="vmid"/>: bits 63:48 equal to it (an IPA or TTBR0-half VA) or to its complement (a TTBR1-half VA).</summary>
+    static abstract uint MatchVmidGroup(ulong* tags, ulong vmid);
 
     /// <summary>Empties every way of <paramref name="asid"/> (a real ASID) in [0, count); returns how many. count is a multiple of <see cref="TlbLayout.SweepLanes"/>.</summary>
     static abstract int SweepAsid(ushort* asids, nint count, ushort asid);

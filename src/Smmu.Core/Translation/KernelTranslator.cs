@@ -1,23 +1,22 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Smmu.Core.Memory;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
 /// <summary>
 /// The translation pipeline compiled for one TLB kernel. A translation: <see cref="ResolveStream"/>
-/// (stream ID → context bank) → <see cref="Tlb.Lookup{TKernel}"/> with the bank's ASID; a hit with the
-/// rights the access needs gives the PA. In a batch, a miss whose walk ends at a leaf with those rights
-/// is filled inside the run (<see cref="Tlb.TranslateRun{TKernel}"/>). Anything else goes to
-/// <see cref="TranslateSlow"/>: walk the bank's tables, fill the TLB, check rights, and on a fault hand
-/// it to the <see cref="FaultUnit"/>, which records it and calls the base domain's handler.
+/// (stream ID → context bank) → <see cref="Tlb.Lookup{TKernel}"/> with the bank's TLB context (ASID, VMID);
+/// a hit with the rights the access needs gives the PA. In a batch, a miss whose walk ends at a leaf with
+/// those rights is filled inside the run (<see cref="Tlb.TranslateRun{TKernel}"/>). Anything else goes to
+/// <see cref="TranslateSlow"/>: walk the bank's tables (stage 1, stage 2 or both), fill the TLB, check
+/// rights, and on a fault hand it to the <see cref="FaultUnit"/>, which records it and calls the base
+/// domain's handler.
 /// </summary>
 internal sealed class KernelTranslator<TKernel> : Translator where TKernel : struct, ITlbKernel
 {
-    public KernelTranslator(SimdWidth width, Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool,
-                            TableFormat format, FaultUnit faults)
-        : base(tlb, streams, banks, pool, format, faults) => Width = width;
+    public KernelTranslator(SimdWidth width, Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, FaultUnit faults)
+        : base(tlb, streams, banks, pool, faults) => Width = width;
 
     public override SimdWidth Width { get; }
 
@@ -29,7 +28,7 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
             return rc;
         Stats.Translations++;
         AccessRights need = AccessRightsExtensions.Required(access);
-        int entry = Tlb.Lookup<TKernel>(iova, Banks[bank].Asid);
+        int entry = Tlb.Lookup<TKernel>(iova, Banks[bank].Tlb);
         if (entry >= 0 && (need & ~Tlb.RightsOf(entry)) == 0)
         {
             Stats.TlbHits++;
@@ -49,12 +48,16 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         ref ulong destination = ref MemoryMarshal.GetReference(pas);
         int count = iovas.Length;
         AccessRights need = AccessRightsExtensions.Required(access);
-        int slow = 0, walks = 0, i = 0;
+        int slow = 0, walks = 0, reads = 0, i = 0;
         while (true)
         {
             ref ContextBank cb = ref Banks[bank];
-            var walk = new WalkContext(Pool, cb.Ttbr0, Format);
-            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Asid, need, walk, ref walks, out int entry);
+            WalkContext walk = cb.WalkContext(Pool);
+            int runWalks = 0;
+            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Tlb, need, walk, ref runWalks, ref reads, out int entry);
+            walks += runWalks;
+            if (cb.Regime != TranslationRegime.Stage1)
+                Stats.Stage2Walks += (ulong)runWalks;
             if (i == count)
                 break;
             slow++;
@@ -69,6 +72,7 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         Stats.TlbHits += (ulong)(processed - slow - walks);
         Stats.TlbMisses += (ulong)walks;
         Stats.Walks += (ulong)walks;
+        Stats.DescriptorReads += (ulong)reads;
         done = i;
         return rc;
     }
@@ -76,13 +80,24 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
     public override void InvalidateAll() => CountInvalidation(Tlb.InvalidateAll<TKernel>());
 
     public override void InvalidateAsid(ushort asid) =>
-        CountInvalidation(asid == TlbLayout.InvalidAsid ? 0 : Tlb.InvalidateAsid<TKernel>(asid));
+        CountInvalidation(asid is TlbLayout.InvalidAsid or TlbLayout.NoAsid ? 0 : Tlb.InvalidateAsid<TKernel>(asid));
 
-    public override void InvalidateRange(ushort asid, ulong first, ulong last) =>
-        CountInvalidation(asid == TlbLayout.InvalidAsid ? 0 : Tlb.InvalidateRange<TKernel>(asid, first, last));
+    public override void InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid) =>
+        CountInvalidation(Tlb.InvalidateVa<TKernel>(asid == TlbLayout.InvalidAsid ? TlbLayout.NoAsid : asid, first, last, TagBase(vmid), anyVmid));
 
-    public override void InvalidateRangeAllAsids(ulong first, ulong last) =>
-        CountInvalidation(Tlb.InvalidateRangeAllAsids<TKernel>(first, last));
+    public override void InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid) =>
+        CountInvalidation(Tlb.InvalidateVaAllAsids<TKernel>(first, last, TagBase(vmid), anyVmid));
+
+    public override void InvalidateVmid(ushort vmid, bool stage1Only)
+    {
+        Stats.VmidInvalidations++;
+        CountInvalidation(Tlb.InvalidateVmid<TKernel>(vmid, stage1Only));
+    }
+
+    public override void InvalidateIpa(ushort vmid, ulong first, ulong last) =>
+        CountInvalidation(Tlb.InvalidateIpa<TKernel>(first, last, TagBase(vmid) | TlbLayout.Stage2InputFlag));
+
+    private static ulong TagBase(ushort vmid) => (ulong)vmid << TlbLayout.VmidShift;
 
     /// <summary>
     /// A miss, or a hit without the rights: walk, fill, check; on a fault, hand it to the fault unit and
@@ -100,10 +115,10 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
                 return SmmuError.NoDevice;   // a fault handler detached the stream before asking for a retry
             ref ContextBank cb = ref Banks[bank];
             if (attempt > 0)
-                entry = Tlb.Lookup<TKernel>(iova, cb.Asid);
+                entry = Tlb.Lookup<TKernel>(iova, cb.Tlb);
             FaultType fault;
-            int level;
-            if (entry >= 0)
+            WalkInfo info;
+            if (entry >= 0 && cb.Regime != TranslationRegime.Nested)
             {
                 Stats.TlbHits++;
                 if ((need & ~Tlb.RightsOf(entry)) == 0)
@@ -112,30 +127,70 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
                     return SmmuError.Ok;
                 }
                 fault = FaultType.Permission;
-                level = Geometry.LevelOfSizeClass(Tlb.SizeClassOf(entry));
+                info = default;
+                info.Stage = cb.Regime == TranslationRegime.Stage2 ? 2 : 1;
+                info.Level = Tlb.LevelOf(entry);
+                info.Ipa = info.Stage == 2 ? iova : 0;
+            }
+            else if (entry >= 0)
+            {
+                // A combined entry without the rights: the stages' rights are one in the TLB, so walk again to
+                // report the stage that denies, as a nested walk would have.
+                Stats.TlbHits++;
+                if ((need & ~Tlb.RightsOf(entry)) == 0)
+                {
+                    pa = Tlb.OutputOf(entry, iova);
+                    return SmmuError.Ok;
+                }
+                fault = Walk(cb, iova, need, out WalkLeaf _, out info, out _);
             }
             else
             {
                 Stats.TlbMisses++;
-                Stats.Walks++;
-                fault = new WalkContext(Pool, cb.Ttbr0, Format).Walk(iova, out WalkLeaf leaf, out level);
-                if (fault == FaultType.None)
+                fault = Walk(cb, iova, need, out WalkLeaf leaf, out info, out bool cacheable);
+                if (cacheable)
                 {
                     // Cache the leaf even if this access is denied: it is a valid translation.
-                    int filled = Tlb.Fill<TKernel>(iova, cb.Asid, leaf);
-                    if ((need & ~leaf.Rights) == 0)
+                    int filled = Tlb.Fill<TKernel>(iova, cb.Tlb, leaf);
+                    if (fault == FaultType.None)
                     {
                         pa = Tlb.OutputOf(filled, iova);
                         return SmmuError.Ok;
                     }
-                    fault = FaultType.Permission;
                 }
             }
             Stats.Faults++;
-            bool retry = Faults.Raise(streamId, bank, iova, access, fault, level);
+            bool retry = Faults.Raise(streamId, bank, iova, access, fault, info);
             if (!retry || attempt > 0)
                 return SmmuError.Fault;
         }
+    }
+
+    /// <summary>
+    /// A counted walk of the bank's tables for <paramref name="iova"/> with the permission check: the fault
+    /// (None when the access is granted) and, for a permission fault, the stage that denies. <paramref name="cacheable"/>
+    /// says the walk reached a valid leaf (granted or not), which the TLB may cache.
+    /// </summary>
+    private FaultType Walk(in ContextBank cb, ulong iova, AccessRights need, out WalkLeaf leaf, out WalkInfo info, out bool cacheable)
+    {
+        Stats.Walks++;
+        if (cb.Regime != TranslationRegime.Stage1)
+            Stats.Stage2Walks++;
+        FaultType fault = cb.WalkContext(Pool).Walk(iova, out leaf, out info);
+        Stats.DescriptorReads += (ulong)info.DescriptorReads;
+        cacheable = fault == FaultType.None;
+        if (!cacheable || (need & ~leaf.Rights) == 0)
+            return fault;
+        if (cb.Regime == TranslationRegime.Nested && (need & ~info.Stage1Rights) == 0)
+        {
+            info.Stage = 2;   // stage 1 allows it: stage 2 denies, at its leaf, for the output IPA
+            info.Level = info.Stage2Level;
+        }
+        else if (cb.Regime == TranslationRegime.Nested)
+        {
+            info.Ipa = 0;     // a stage-1 permission fault carries no IPA
+        }
+        return FaultType.Permission;
     }
 
     /// <summary>Stream matching: the context bank a stream is routed to. Invalid for a bad stream or access, NoDevice when unrouted.</summary>

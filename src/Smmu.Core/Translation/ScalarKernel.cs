@@ -27,12 +27,20 @@ internal readonly unsafe struct ScalarKernel : ITlbKernel
         return mask;
     }
 
-    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong sizeClass)
+    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong kind, ulong mask)
     {
-        uint mask = 0;
+        uint ways = 0;
         for (int w = 0; w < TlbLayout.GroupWays; w++)
-            mask |= (tags[w] - low <= span && (tags[w] & TlbLayout.SizeClassMask) == sizeClass ? 1u : 0u) << w;
-        return mask;
+            ways |= ((tags[w] & mask) - low <= span && (tags[w] & TlbLayout.KindMask) == kind ? 1u : 0u) << w;
+        return ways;
+    }
+
+    public static uint MatchVmidGroup(ulong* tags, ulong vmid)
+    {
+        uint ways = 0;
+        for (int w = 0; w < TlbLayout.GroupWays; w++)
+            ways |= (tags[w] >> TlbLayout.VmidShift == vmid || tags[w] >> TlbLayout.VmidShift == (vmid ^ 0xFFFF) ? 1u : 0u) << w;
+        return ways;
     }
 
     public static int SweepAsid(ushort* asids, nint count, ushort asid)

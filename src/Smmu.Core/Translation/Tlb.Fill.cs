@@ -1,19 +1,23 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
 /// <summary>Caching a walk's leaf: pick a way (an empty one, else round-robin), write its columns.</summary>
 internal sealed unsafe partial class Tlb
 {
-    /// <summary>Caches a walk's leaf for (iova, asid) and returns the entry it took.</summary>
+    /// <summary>
+    /// Caches a walk's leaf for <paramref name="input"/> under <paramref name="context"/> and returns the
+    /// entry it took. A global leaf, or any leaf of a context without an ASID, is cached without one
+    /// (unsalted, matching every ASID of its VMID).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Fill<TKernel>(ulong iova, ushort asid, in WalkLeaf leaf) where TKernel : struct, ITlbKernel
+    public int Fill<TKernel>(ulong input, in TlbContext context, in WalkLeaf leaf) where TKernel : struct, ITlbKernel
     {
-        int sizeClass = Geometry.SizeClassOfLevel(leaf.Level);
-        int shift = Geometry.SizeClassShift(sizeClass);
-        int set = SetOf(iova >> shift, asid);
+        int sizeClass = TlbLayout.SizeClassOf(leaf.Shift);
+        bool noAsid = leaf.Global || context.Asid == TlbLayout.NoAsid;
+        ushort asid = noAsid ? TlbLayout.NoAsid : context.Asid;
+        int set = SetOf(input >> leaf.Shift, noAsid ? 0 : context.Salt);
         nint setBase = (nint)set << _waysLog2;
         int way = -1;
         for (nint group = 0; group < Ways && way < 0; group += TlbLayout.GroupWays)
@@ -28,15 +32,18 @@ internal sealed unsafe partial class Tlb
             _nextVictim[set] = (ushort)((way + 1) & (Ways - 1));
         }
         nint entry = setBase + way;
-        _tags[entry] = (iova >> shift << shift) | (uint)sizeClass;
+        _tags[entry] = TagOf(input, leaf.Shift, context.TagBase, sizeClass);
         _asids[entry] = asid;
         _outputs[entry] = leaf.OutputBase;
-        _rights[entry] = (byte)leaf.Rights;
-        // Store only when the bit changes: the next lookup loads _sizeClasses, and an unconditional store
-        // of a value that depends on this walk would make it wait for the walk, so consecutive misses
-        // could not overlap their memory accesses.
-        if ((_sizeClasses & (1u << sizeClass)) == 0)
-            _sizeClasses |= 1u << sizeClass;
+        _info[entry] = (byte)((uint)leaf.Rights | (uint)leaf.Level << TlbLayout.LevelShift);
+        // Store only when a bit changes: the next lookup loads these words, and an unconditional store of
+        // a value that depends on this walk would make it wait for the walk, so consecutive misses could
+        // not overlap their memory accesses.
+        uint bit = 1u << sizeClass;
+        if ((_sizeClasses & bit) == 0)
+            _sizeClasses |= bit;
+        if (noAsid && (_noAsidClasses & bit) == 0)
+            _noAsidClasses |= bit;
         return (int)entry;
     }
 }

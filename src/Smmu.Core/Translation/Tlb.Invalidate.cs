@@ -1,96 +1,192 @@
 using System.Diagnostics;
 using System.Numerics;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
-/// <summary>TLB maintenance: everything, one ASID, one ASID's range, a range for every ASID. Each returns how many valid entries it removed.</summary>
+/// <summary>
+/// TLB maintenance, with the architecture's rules for entries without an ASID (ARM ARM, "TLB maintenance
+/// instructions": a by-ASID operation invalidates only non-global entries of that ASID; by-VA operations
+/// also invalidate global entries for the VA; by-VA-all-ASIDs and all invalidate everything that matches).
+/// Each returns how many valid entries it removed.
+/// </summary>
 internal sealed unsafe partial class Tlb
 {
     /// <summary>Removes every entry (TLBIALL).</summary>
     public int InvalidateAll<TKernel>() where TKernel : struct, ITlbKernel
     {
         _sizeClasses = 0;
+        _noAsidClasses = 0;
         return TKernel.SweepAll(_asids, _sweepLength);
     }
 
-    /// <summary>Removes the entries of <paramref name="asid"/> (a real ASID) in one vector sweep (TLBIASID).</summary>
+    /// <summary>Removes the non-global entries of <paramref name="asid"/> (a real ASID) in one vector sweep (TLBIASID); global entries stay.</summary>
     public int InvalidateAsid<TKernel>(ushort asid) where TKernel : struct, ITlbKernel
     {
-        Debug.Assert(asid != TlbLayout.InvalidAsid);
+        Debug.Assert(asid is not (TlbLayout.InvalidAsid or TlbLayout.NoAsid));
         return TKernel.SweepAsid(_asids, _sweepLength, asid);
     }
 
     /// <summary>
-    /// Removes the entries of <paramref name="asid"/> (a real ASID) that overlap [first, last], inclusive
-    /// byte addresses (TLBIVA over a range). Probes the set of each block while that is cheaper than a
-    /// sweep of every way.
+    /// TLBIVA over [first, last] (inclusive input addresses of one half): the stage-1 entries of
+    /// <paramref name="asid"/> that overlap the range, and the global ones that do (<paramref name="asid"/>
+    /// <see cref="TlbLayout.NoAsid"/>: only the global ones). Within the VMID of <paramref name="tagBase"/>, or
+    /// in every VMID when <paramref name="anyVmid"/>. Probes the sets of each block while that is cheaper
+    /// than a sweep of every way.
     /// </summary>
-    public int InvalidateRange<TKernel>(ushort asid, ulong first, ulong last) where TKernel : struct, ITlbKernel
+    public int InvalidateVa<TKernel>(ushort asid, ulong first, ulong last, ulong tagBase, bool anyVmid) where TKernel : struct, ITlbKernel
     {
         Debug.Assert(asid != TlbLayout.InvalidAsid);
         int removed = 0;
-        for (int sizeClass = 0; sizeClass < Geometry.SizeClassCount; sizeClass++)
+        ulong mask = anyVmid ? TlbLayout.AnyVmidMask : ulong.MaxValue;
+        bool ownAsid = asid != TlbLayout.NoAsid;
+        for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
         {
-            if ((_sizeClasses & (1u << sizeClass)) == 0)
+            uint bit = 1u << sizeClass;
+            if ((_sizeClasses & bit) == 0)
                 continue;
-            int shift = Geometry.SizeClassShift(sizeClass);
+            int shift = TlbLayout.SizeClassShift(sizeClass);
             ulong firstBlock = first >> shift, lastBlock = last >> shift;
+            bool globals = (_noAsidClasses & bit) != 0;
+            if (!ownAsid && !globals)
+                continue;
             if (lastBlock - firstBlock < (ulong)Sets)
             {
                 for (ulong block = firstBlock; block <= lastBlock; block++)
-                    removed += InvalidateBlock<TKernel>(asid, block, shift, sizeClass);
+                {
+                    ulong tag = TagOf(block << shift, shift, tagBase, sizeClass) & mask;
+                    if (ownAsid)
+                        removed += EmptyMatching<TKernel>(SetOf(block, TlbContext.SetSalt(asid)), tag, sizeClass, mask, asid);
+                    if (globals)
+                        removed += EmptyMatching<TKernel>(SetOf(block, 0), tag, sizeClass, mask, TlbLayout.NoAsid);
+                }
             }
             else
             {
-                removed += SweepRange<TKernel>(firstBlock << shift | (uint)sizeClass, (lastBlock - firstBlock) << shift, sizeClass,
-                                               asid, anyAsid: false);
+                removed += SweepRange<TKernel>(first, last, shift, sizeClass, tagBase, mask, ownAsid ? asid : TlbLayout.NoAsid,
+                                               globals ? TlbLayout.NoAsid : asid);
             }
         }
         return removed;
     }
 
     /// <summary>
-    /// Removes every ASID's entries that overlap [first, last] (TLBIVAA). The set depends on the ASID, so
-    /// this sweeps every way.
+    /// TLBIVAA over [first, last]: every stage-1 entry, of any ASID or global, that overlaps the range,
+    /// within a VMID or in every VMID. The set depends on the ASID, so this sweeps every way.
     /// </summary>
-    public int InvalidateRangeAllAsids<TKernel>(ulong first, ulong last) where TKernel : struct, ITlbKernel
+    public int InvalidateVaAllAsids<TKernel>(ulong first, ulong last, ulong tagBase, bool anyVmid) where TKernel : struct, ITlbKernel
     {
         int removed = 0;
-        for (int sizeClass = 0; sizeClass < Geometry.SizeClassCount; sizeClass++)
+        ulong mask = anyVmid ? TlbLayout.AnyVmidMask : ulong.MaxValue;
+        for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
         {
-            if ((_sizeClasses & (1u << sizeClass)) == 0)
-                continue;
-            int shift = Geometry.SizeClassShift(sizeClass);
-            ulong firstBlock = first >> shift, lastBlock = last >> shift;
-            removed += SweepRange<TKernel>(firstBlock << shift | (uint)sizeClass, (lastBlock - firstBlock) << shift, sizeClass,
-                                           TlbLayout.InvalidAsid, anyAsid: true);
+            if ((_sizeClasses & (1u << sizeClass)) != 0)
+                removed += SweepRange<TKernel>(first, last, TlbLayout.SizeClassShift(sizeClass), sizeClass, tagBase, mask,
+                                               TlbLayout.InvalidAsid, TlbLayout.InvalidAsid);
         }
         return removed;
     }
 
-    /// <summary>Probes the one set that can hold (block, class) for <paramref name="asid"/> and empties the matching ways.</summary>
-    private int InvalidateBlock<TKernel>(ushort asid, ulong block, int shift, int sizeClass) where TKernel : struct, ITlbKernel
-    {
-        ulong tag = block << shift | (uint)sizeClass;
-        nint setBase = (nint)SetOf(block, asid) << _waysLog2;
-        int removed = 0;
-        for (nint group = 0; group < Ways; group += TlbLayout.GroupWays)
-            removed += Empty(_asids + setBase + group, TKernel.MatchGroup(_tags + setBase + group, _asids + setBase + group, tag, asid) & _groupMask);
-        return removed;
-    }
-
-    /// <summary>Sweeps every way for valid tags of <paramref name="sizeClass"/> in [low, low + span], of <paramref name="asid"/> or of any ASID.</summary>
-    private int SweepRange<TKernel>(ulong low, ulong span, int sizeClass, ushort asid, bool anyAsid) where TKernel : struct, ITlbKernel
+    /// <summary>
+    /// TLBIVMALL: every valid entry whose tag carries <paramref name="vmid"/> — with <paramref name="stage1Only"/>,
+    /// only those translating an IOVA (stage-1 and combined entries; TLBIVMALLS1 in SMMU terms), not the
+    /// stage-2-only ones. A sweep of every way.
+    /// </summary>
+    public int InvalidateVmid<TKernel>(ushort vmid, bool stage1Only) where TKernel : struct, ITlbKernel
     {
         int removed = 0;
         for (nint group = 0; group < Entries; group += TlbLayout.GroupWays)
         {
-            uint match = TKernel.MatchRangeGroup(_tags + group, low, span, (uint)sizeClass);
+            uint match = TKernel.MatchVmidGroup(_tags + group, vmid);
             if (match == 0)
                 continue;
             ushort* asids = _asids + group;
-            match &= anyAsid ? ~TKernel.MatchAsidGroup(asids, TlbLayout.InvalidAsid) : TKernel.MatchAsidGroup(asids, asid);
+            match &= ~TKernel.MatchAsidGroup(asids, TlbLayout.InvalidAsid);
+            if (stage1Only)
+                match &= ~Stage2InputWays(group);
+            removed += Empty(asids, match);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// TLBIIPAS2 over [first, last]: the stage-2-only entries (no ASID, unsalted) of the VMID in
+    /// <paramref name="tagBase"/> whose IPA range overlaps it. Probes each block's set while cheaper than a sweep.
+    /// </summary>
+    public int InvalidateIpa<TKernel>(ulong first, ulong last, ulong tagBase) where TKernel : struct, ITlbKernel
+    {
+        int removed = 0;
+        for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
+        {
+            if ((_noAsidClasses & (1u << sizeClass)) == 0)
+                continue;
+            int shift = TlbLayout.SizeClassShift(sizeClass);
+            ulong firstBlock = first >> shift, lastBlock = last >> shift;
+            ulong kind = TlbLayout.Stage2InputFlag | (uint)sizeClass;
+            if (lastBlock - firstBlock < (ulong)Sets)
+            {
+                for (ulong block = firstBlock; block <= lastBlock; block++)
+                    removed += EmptyMatching<TKernel>(SetOf(block, 0), TagOf(block << shift, shift, tagBase, sizeClass), (int)kind, ulong.MaxValue,
+                                                      TlbLayout.NoAsid);
+            }
+            else
+            {
+                ulong low = TagOf(firstBlock << shift, shift, tagBase, sizeClass);
+                ulong span = (lastBlock - firstBlock) << shift;
+                for (nint group = 0; group < Entries; group += TlbLayout.GroupWays)
+                {
+                    uint match = TKernel.MatchRangeGroup(_tags + group, low, span, kind, ulong.MaxValue);
+                    if (match != 0)
+                        removed += Empty(_asids + group, match & TKernel.MatchAsidGroup(_asids + group, TlbLayout.NoAsid));
+                }
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>The ways of a group whose entry translates an IPA (tag bit 4).</summary>
+    private uint Stage2InputWays(nint group)
+    {
+        uint ways = 0;
+        for (int w = 0; w < TlbLayout.GroupWays; w++)
+            ways |= ((_tags[group + w] & TlbLayout.Stage2InputFlag) != 0 ? 1u : 0u) << w;
+        return ways;
+    }
+
+    /// <summary>Empties the ways of one set whose masked tag is <paramref name="tag"/>, of kind <paramref name="kind"/>, with ASID <paramref name="asid"/>.</summary>
+    private int EmptyMatching<TKernel>(int set, ulong tag, int kind, ulong mask, ushort asid) where TKernel : struct, ITlbKernel
+    {
+        nint setBase = (nint)set << _waysLog2;
+        int removed = 0;
+        for (nint group = 0; group < Ways; group += TlbLayout.GroupWays)
+        {
+            uint match = TKernel.MatchRangeGroup(_tags + setBase + group, tag, 0, (uint)kind, mask)
+                         & TKernel.MatchAsidGroup(_asids + setBase + group, asid) & _groupMask;
+            removed += Empty(_asids + setBase + group, match);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Sweeps every way for valid entries of <paramref name="sizeClass"/> (stage-1 kind) whose masked tag
+    /// lies in the range's blocks, with ASID <paramref name="asid"/> or <paramref name="otherAsid"/> —
+    /// or any ASID when <paramref name="asid"/> is <see cref="TlbLayout.InvalidAsid"/>.
+    /// </summary>
+    private int SweepRange<TKernel>(ulong first, ulong last, int shift, int sizeClass, ulong tagBase, ulong mask, ushort asid, ushort otherAsid)
+        where TKernel : struct, ITlbKernel
+    {
+        ulong firstBlock = first >> shift, lastBlock = last >> shift;
+        ulong low = TagOf(firstBlock << shift, shift, tagBase, sizeClass) & mask;
+        ulong span = (lastBlock - firstBlock) << shift;
+        int removed = 0;
+        for (nint group = 0; group < Entries; group += TlbLayout.GroupWays)
+        {
+            uint match = TKernel.MatchRangeGroup(_tags + group, low, span, (uint)sizeClass, mask);
+            if (match == 0)
+                continue;
+            ushort* asids = _asids + group;
+            match &= asid == TlbLayout.InvalidAsid
+                ? ~TKernel.MatchAsidGroup(asids, TlbLayout.InvalidAsid)
+                : TKernel.MatchAsidGroup(asids, asid) | TKernel.MatchAsidGroup(asids, otherAsid);
             removed += Empty(asids, match);
         }
         return removed;

@@ -1,61 +1,92 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
-/// <summary>Finding an entry: the set a (page, ASID) lives in, and the vector compare of its ways.</summary>
+/// <summary>Finding an entry: the set an (input, ASID) lives in, and the vector compare of its ways.</summary>
 internal sealed unsafe partial class Tlb
 {
-    /// <summary>Looks up (iova, asid): the entry index, or -1 on a miss. Probes the size classes present, smallest first.</summary>
+    /// <summary>
+    /// Looks up <paramref name="input"/> (a VA, or an IPA for a stage-2-only bank) for a context bank's
+    /// <paramref name="context"/>: the entry index, or -1 on a miss. The 4 KiB class with the bank's own
+    /// ASID is probed inline; anything else (larger classes, entries without an ASID) out of line.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Lookup<TKernel>(ulong iova, ushort asid) where TKernel : struct, ITlbKernel
+    public int Lookup<TKernel>(ulong input, in TlbContext context) where TKernel : struct, ITlbKernel
     {
         uint classes = _sizeClasses;
-        ulong salt = SetSalt(asid);
         int entry = -1;
         if ((classes & 1) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, salt, 0);
-        if (entry < 0 && classes > 1)
-            entry = ProbeLargeClasses<TKernel>(iova, asid, salt, classes);
+            entry = ProbeClass<TKernel>(input, context.Asid, context.Salt, context.TagBase, 0);
+        if (entry < 0 && (classes > 1 || _noAsidClasses != 0))
+            entry = LookupOtherClasses<TKernel>(input, context, classes);
         return entry;
     }
 
-    /// <summary>The set-index salt of an ASID: a multiplicative (golden-ratio) hash, so nearby ASIDs spread out.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong SetSalt(ushort asid) => (uint)asid * 0x9E3779B1u >> 16;
-
-    /// <summary>The set of block number <paramref name="block"/> (IOVA &gt;&gt; class shift) for <paramref name="asid"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int SetOf(ulong block, ushort asid) => (int)((block ^ SetSalt(asid)) & _setMask);
-
+    /// <summary>
+    /// The rest of a lookup: each class present, smallest first — its salted set for the ASID, then, if
+    /// the class holds entries without an ASID, its unsalted set for one. Class 0's salted set was probed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int ProbeLargeClasses<TKernel>(ulong iova, ushort asid, ulong salt, uint classes) where TKernel : struct, ITlbKernel
+    private int LookupOtherClasses<TKernel>(ulong input, in TlbContext context, uint classes) where TKernel : struct, ITlbKernel
     {
-        int entry = -1;
-        if ((classes & 2) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, salt, 1);
-        if (entry < 0 && (classes & 4) != 0)
-            entry = ProbeClass<TKernel>(iova, asid, salt, 2);
-        return entry;
+        uint noAsid = context.Asid == TlbLayout.NoAsid ? 0 : _noAsidClasses;   // a NoAsid context's own probe already was the unsalted one
+        for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
+        {
+            uint bit = 1u << sizeClass;
+            if ((classes & bit) == 0)
+                continue;
+            int entry = -1;
+            if (sizeClass > 0)
+                entry = ProbeClass<TKernel>(input, context.Asid, context.Salt, context.TagBase, sizeClass);
+            if (entry < 0 && (noAsid & bit) != 0)
+                entry = ProbeClass<TKernel>(input, TlbLayout.NoAsid, 0, context.TagBase, sizeClass);
+            if (entry >= 0)
+                return entry;
+        }
+        return -1;
     }
 
+    /// <summary>Looks up only entries without an ASID (global, stage-2-only) for <paramref name="context"/>: the batch loop's second chance after a miss.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public int LookupNoAsid<TKernel>(ulong input, in TlbContext context) where TKernel : struct, ITlbKernel
+    {
+        uint classes = _noAsidClasses;
+        for (int sizeClass = 0; classes != 0 && sizeClass < TlbLayout.SizeClassCount; sizeClass++, classes >>= 1)
+        {
+            if ((classes & 1) == 0)
+                continue;
+            int entry = ProbeClass<TKernel>(input, TlbLayout.NoAsid, 0, context.TagBase, sizeClass);
+            if (entry >= 0)
+                return entry;
+        }
+        return -1;
+    }
+
+    /// <summary>The set of block number <paramref name="block"/> (input &gt;&gt; class shift) under <paramref name="salt"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ProbeClass<TKernel>(ulong iova, ushort asid, ulong salt, int sizeClass) where TKernel : struct, ITlbKernel =>
-        Probe<TKernel>(_tags, _asids, iova, asid, salt, sizeClass, _setMask, _waysLog2, _groupMask, Ways);
+    private int SetOf(ulong block, ulong salt) => (int)((block ^ salt) & _setMask);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ProbeClass<TKernel>(ulong input, ushort asid, ulong salt, ulong tagBase, int sizeClass) where TKernel : struct, ITlbKernel =>
+        Probe<TKernel>(_tags, _asids, input, asid, salt, tagBase, sizeClass, _setMask, _waysLog2, _groupMask, Ways);
+
+    /// <summary>The tag of (input, class) under a context's tag base: aligned input XOR VMID, with the class.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong TagOf(ulong input, int shift, ulong tagBase, int sizeClass) => (input >> shift << shift ^ tagBase) | (uint)sizeClass;
 
     /// <summary>
     /// The probe of one size class: the set's ways compared a group at a time. Static and fed from locals
     /// so the batch loops (Tlb.Run) keep the columns and masks in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Probe<TKernel>(ulong* tags, ushort* asids, ulong iova, ushort asid, ulong salt, int sizeClass,
+    private static int Probe<TKernel>(ulong* tags, ushort* asids, ulong input, ushort asid, ulong salt, ulong tagBase, int sizeClass,
                                       ulong setMask, int waysLog2, uint groupMask, nint ways)
         where TKernel : struct, ITlbKernel
     {
-        int shift = Geometry.SizeClassShift(sizeClass);
-        ulong tag = (iova >> shift << shift) | (uint)sizeClass;
-        nint set = (nint)(((iova >> shift) ^ salt) & setMask) << waysLog2;
+        int shift = TlbLayout.SizeClassShift(sizeClass);
+        ulong tag = TagOf(input, shift, tagBase, sizeClass);
+        nint set = (nint)(((input >> shift) ^ salt) & setMask) << waysLog2;
         nint way = 0;
         do
         {

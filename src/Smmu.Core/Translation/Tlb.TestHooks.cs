@@ -1,15 +1,13 @@
-using Smmu.Core.PageTables;
-
 namespace Smmu.Core.Translation;
 
 /// <summary>Inspection for tests and benchmarks; not used by the model itself.</summary>
 internal sealed unsafe partial class Tlb
 {
     /// <summary>One way's columns, as stored.</summary>
-    internal readonly record struct EntryImage(ulong Tag, ushort Asid, ulong Output, byte Rights);
+    internal readonly record struct EntryImage(ulong Tag, ushort Asid, ulong Output, byte Info);
 
     /// <summary>The columns of <paramref name="entry"/>.</summary>
-    internal EntryImage EntryAt(int entry) => new(_tags[entry], _asids[entry], _outputs[entry], _rights[entry]);
+    internal EntryImage EntryAt(int entry) => new(_tags[entry], _asids[entry], _outputs[entry], _info[entry]);
 
     /// <summary>Entries that are not empty.</summary>
     internal int ValidEntries()
@@ -20,9 +18,12 @@ internal sealed unsafe partial class Tlb
         return valid;
     }
 
-    /// <summary>The set an entry of <paramref name="sizeClass"/> for (<paramref name="iova"/>, <paramref name="asid"/>) goes to.</summary>
-    internal int SetOf(ulong iova, ushort asid, int sizeClass) => SetOf(iova >> Geometry.SizeClassShift(sizeClass), asid);
+    /// <summary>The set an entry of <paramref name="sizeClass"/> for (<paramref name="input"/>, <paramref name="asid"/>) goes to.</summary>
+    internal int SetOf(ulong input, ushort asid, int sizeClass) => SetOf(input >> TlbLayout.SizeClassShift(sizeClass), TlbContext.SetSalt(asid));
 
     /// <summary>Size classes filled since the last full invalidation.</summary>
     internal uint SizeClassesPresent => _sizeClasses;
+
+    /// <summary>Size classes holding an entry without an ASID (global, stage-2-only) since the last full invalidation.</summary>
+    internal uint NoAsidClassesPresent => _noAsidClasses;
 }

@@ -2,26 +2,26 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using Smmu.Core.Memory;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
 /// <summary>
-/// The ASID-tagged, set-associative TLB, struct-of-arrays: per entry a tag, an ASID, an output
-/// address and the access rights, each its own 64-byte-aligned column, so a set's tags (and its
-/// ASIDs) are contiguous and compared with one vector instruction.
-/// <code>
-/// tag:    [63:12] page/block IOVA (aligned to its size) | [1:0] size class (0 = 4K, 1 = 2M, 2 = 1G)
-/// asid:   the owner's ASID; TlbLayout.InvalidAsid (0) marks an empty way (ASID 0 is never handed out)
-/// output: page/block output address | rights: AccessRights
-/// </code>
-/// An entry of size class c for ASID a lives in set ((iova &gt;&gt; shift(c)) XOR salt(a)) mod Sets. The
-/// per-ASID salt matters for dynamic domains: GPU processes map their buffers at the same IOVAs, and
-/// without it they would all compete for the same sets, so at most Ways processes could stay warm.
-/// XOR keeps each ASID's mapping of pages to sets a bijection, so one ASID never puts more than one
-/// entry of a page in a set. A lookup probes the classes filled since the last full invalidation,
-/// smallest first. Replacement: an empty way if the set has one, else round-robin per set (the
-/// cursor advances only on evictions).
+/// The ASID- and VMID-tagged, set-associative TLB, struct-of-arrays: per entry a tag, an ASID, an
+/// output address and an info byte (rights and leaf level), each its own 64-byte-aligned column, so a
+/// set's tags (and its ASIDs) are contiguous and compared with one vector instruction. The column
+/// layout is <see cref="TlbLayout"/>'s.
+/// <para><b>Sets.</b> An entry of size class c for ASID a lives in set ((input &gt;&gt; shift(c)) XOR salt(a))
+/// mod Sets. The per-ASID salt matters for dynamic domains: GPU processes map their buffers at the same
+/// IOVAs, and without it they would all compete for the same sets, so at most Ways processes could stay
+/// warm. XOR keeps each ASID's mapping of pages to sets a bijection. An entry that matches every ASID — a
+/// global (nG = 0) stage-1 entry or a stage-2-only entry, ASID <see cref="TlbLayout.NoAsid"/> — must be
+/// found from every ASID, so it is unsalted: it lives in set (input &gt;&gt; shift) mod Sets.</para>
+/// <para><b>Lookup.</b> The size classes filled since the last full invalidation are probed smallest
+/// first; within a class, first the salted set for the ASID (the same single probe as before globals
+/// existed, so a non-global hit pays nothing for them), then — only if that class holds entries without
+/// an ASID — the unsalted set for one.</para>
+/// <para><b>Replacement.</b> An empty way if the set has one, else round-robin per set (the cursor
+/// advances only on evictions).</para>
 /// <para>The TLB has no vector width of its own: every operation is a generic method over the kernel,
 /// and <see cref="KernelTranslator{TKernel}"/> — chosen once per instance — supplies it. Partial files:
 /// Tlb.Lookup (probe), Tlb.Fill, Tlb.Invalidate, Tlb.Run (the batch hot loop), Tlb.TestHooks.</para>
@@ -31,18 +31,19 @@ internal sealed unsafe partial class Tlb : IDisposable
     private readonly NativeBuffer<ulong> _tagColumn;
     private readonly NativeBuffer<ushort> _asidColumn;
     private readonly NativeBuffer<ulong> _outputColumn;
-    private readonly NativeBuffer<byte> _rightsColumn;
+    private readonly NativeBuffer<byte> _infoColumn;
     // The columns' first elements, one load closer to the hot loops; null once disposed.
     private ulong* _tags;
     private ushort* _asids;
     private ulong* _outputs;
-    private byte* _rights;
+    private byte* _info;
     private readonly ushort[] _nextVictim;
     private readonly int _waysLog2;
     private readonly ulong _setMask;
     private readonly uint _groupMask;     // ways of a group that belong to the set (all 8 unless Ways < 8)
     private readonly nint _sweepLength;   // entries rounded up to the widest sweep
     private uint _sizeClasses;            // bit c: class c was filled since the last InvalidateAll
+    private uint _noAsidClasses;          // bit c: an entry without an ASID (global, stage-2-only) of class c was filled
 
     public Tlb(int entries, int ways)
     {
@@ -58,11 +59,11 @@ internal sealed unsafe partial class Tlb : IDisposable
         _tagColumn = new NativeBuffer<ulong>(padded);
         _asidColumn = new NativeBuffer<ushort>(padded);
         _outputColumn = new NativeBuffer<ulong>(padded);
-        _rightsColumn = new NativeBuffer<byte>(padded);
+        _infoColumn = new NativeBuffer<byte>(padded);
         _tags = _tagColumn.Pointer;
         _asids = _asidColumn.Pointer;
         _outputs = _outputColumn.Pointer;
-        _rights = _rightsColumn.Pointer;
+        _info = _infoColumn.Pointer;
         _nextVictim = new ushort[Sets];
     }
 
@@ -70,18 +71,21 @@ internal sealed unsafe partial class Tlb : IDisposable
     public int Ways { get; }
     public int Sets { get; }
 
-    /// <summary>The output address for <paramref name="iova"/> through <paramref name="entry"/>.</summary>
+    /// <summary>The output address for <paramref name="input"/> through <paramref name="entry"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong OutputOf(int entry, ulong iova)
+    public ulong OutputOf(int entry, ulong input)
     {
         int sizeClass = (int)(_tags[entry] & TlbLayout.SizeClassMask);
-        ulong offsetMask = (1UL << Geometry.SizeClassShift(sizeClass)) - 1;
-        return _outputs[entry] | (iova & offsetMask);
+        ulong offsetMask = (1UL << TlbLayout.SizeClassShift(sizeClass)) - 1;
+        return _outputs[entry] | (input & offsetMask);
     }
 
     /// <summary>The rights cached in <paramref name="entry"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public AccessRights RightsOf(int entry) => (AccessRights)_rights[entry];
+    public AccessRights RightsOf(int entry) => (AccessRights)(_info[entry] & TlbLayout.RightsMask);
+
+    /// <summary>The level of the leaf <paramref name="entry"/> caches.</summary>
+    public int LevelOf(int entry) => _info[entry] >> TlbLayout.LevelShift;
 
     /// <summary>The size class of <paramref name="entry"/>.</summary>
     public int SizeClassOf(int entry) => (int)(_tags[entry] & TlbLayout.SizeClassMask);
@@ -92,10 +96,10 @@ internal sealed unsafe partial class Tlb : IDisposable
         _tags = null;
         _asids = null;
         _outputs = null;
-        _rights = null;
+        _info = null;
         _tagColumn.Dispose();
         _asidColumn.Dispose();
         _outputColumn.Dispose();
-        _rightsColumn.Dispose();
+        _infoColumn.Dispose();
     }
 }

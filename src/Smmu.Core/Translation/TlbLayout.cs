@@ -1,9 +1,20 @@
+using System.Runtime.CompilerServices;
+
 namespace Smmu.Core.Translation;
 
 /// <summary>
-/// The shape of the TLB's columns that the kernels and the TLB agree on. A way whose ASID is
-/// <see cref="InvalidAsid"/> is empty: ASID 0 is never handed out (see <c>AsidAllocator</c>), so the
-/// valid bit costs no separate column or load.
+/// The shape of the TLB's columns, which the kernels and the TLB agree on.
+/// <code>
+/// tag:    [63:48] VMID (XORed onto the VA's bits 63:48) | [47:g] page/block input address | [4] stage-2 input | [3:0] size class
+/// asid:   the entry's ASID; 0 = empty way; 0xFFFF = no ASID: a global (nG = 0) or a stage-2-only entry
+/// info:   [7:6] leaf level | [5:0] AccessRights
+/// </code>
+/// The VMID costs the lookup nothing: a context bank's tag base (VMID &lt;&lt; 48) is XORed onto the
+/// aligned input address, so one 64-bit compare matches address, VMID, stage and size. Input addresses
+/// are at most 48 bits (ias ≤ 48), so bits 63:48 of a TTBR0-half VA or an IPA are 0 and the field holds
+/// the VMID; a TTBR1-half VA has them all 1, so the field holds ~VMID. VMIDs stay below 0x8000, so the
+/// two never meet and bit 63 of a tag says which half it came from. ASID 0 is never handed out, so
+/// "valid" is "ASID ≠ 0" and costs no separate column or load; 0xFFFF is kept back for the same reason.
 /// </summary>
 internal static class TlbLayout
 {
@@ -11,8 +22,43 @@ internal static class TlbLayout
     public const int GroupWays = 8;
     /// <summary>ASIDs per widest sweep step; the ASID column is padded to a multiple of it.</summary>
     public const int SweepLanes = 32;
-    /// <summary>Tag bits [1:0] hold the size class.</summary>
-    public const ulong SizeClassMask = 0b11;
+
     /// <summary>The ASID of an empty way.</summary>
     public const ushort InvalidAsid = 0;
+    /// <summary>The ASID of an entry that matches every ASID: global stage-1 entries and stage-2-only (IPA) entries.</summary>
+    public const ushort NoAsid = 0xFFFF;
+
+    /// <summary>Tag bits [3:0]: the size class.</summary>
+    public const ulong SizeClassMask = 0xF;
+    /// <summary>Tag bit 4: the entry translates an IPA (a stage-2-only bank), not a VA.</summary>
+    public const ulong Stage2InputFlag = 0x10;
+    /// <summary>Tag bits [4:0]: what kind of entry, compared exactly by range invalidations.</summary>
+    public const ulong KindMask = SizeClassMask | Stage2InputFlag;
+    /// <summary>Where the VMID sits in a tag.</summary>
+    public const int VmidShift = 48;
+    /// <summary>The largest VMID a tag can hold without meeting a TTBR1 half's ~VMID.</summary>
+    public const int MaxVmid = 0x7FFF;
+    /// <summary>Masks a tag down to its input address, half and kind: the VMID field's other 15 bits cleared (for maintenance across VMIDs).</summary>
+    public const ulong AnyVmidMask = 0x8000_FFFF_FFFF_FFFF;
+
+    /// <summary>Info bits [7:6]: the level of the leaf (for a permission fault's FSYNR0.PLVL).</summary>
+    public const int LevelShift = 6;
+    public const byte RightsMask = 0x3F;
+
+    /// <summary>
+    /// The sizes the TLB caches, smallest first, one class each: 4K, 16K, 64K (pages of each granule),
+    /// 2M, 32M, 512M (level-2 blocks), 1G (a 4K level-1 block). A combined stage 1 + stage 2 entry has the
+    /// smaller of its two leaves' sizes.
+    /// </summary>
+    private static ReadOnlySpan<byte> ClassShifts => [12, 14, 16, 21, 25, 29, 30];
+
+    /// <summary>Size classes.</summary>
+    public const int SizeClassCount = 7;
+
+    /// <summary>log2 of the bytes an entry of <paramref name="sizeClass"/> covers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int SizeClassShift(int sizeClass) => ClassShifts[sizeClass];
+
+    /// <summary>The size class of a leaf covering 2^<paramref name="shift"/> bytes (one of <see cref="ClassShifts"/>).</summary>
+    public static int SizeClassOf(int shift) => ClassShifts.IndexOf((byte)shift);
 }

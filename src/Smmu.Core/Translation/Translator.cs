@@ -1,12 +1,11 @@
 using Smmu.Core.Memory;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
 /// <summary>
-/// Owns the way a translation travels and the state on it: stream → context bank (its TTBR0/ASID) →
-/// TLB → on a miss, a walk of the bank's tables → fill → permission check → PA, or a fault handed to
-/// the <see cref="FaultUnit"/>. Also owns TLB maintenance and the counters of all of it.
+/// Owns the way a translation travels and the state on it: stream → context bank (its regime, TTBRs,
+/// ASID, VMID) → TLB → on a miss, a walk of the bank's tables → fill → permission check → PA, or a fault
+/// handed to the <see cref="FaultUnit"/>. Also owns TLB maintenance and the counters of all of it.
 /// <para>The TLB's compare kernel (the vector width) is chosen once, when the instance is made, by
 /// <see cref="Create"/> — the one place in the model that picks a width. Every operation that touches
 /// the TLB is abstract here and implemented by <see cref="KernelTranslator{TKernel}"/>, generic on the
@@ -18,32 +17,30 @@ internal abstract class Translator
     public readonly StreamTable Streams;
     public readonly ContextBank[] Banks;
     public readonly PagePool Pool;
-    public readonly TableFormat Format;
     public readonly FaultUnit Faults;
 
     /// <summary>The instance's counters; the page counts are filled in by whoever reads them.</summary>
     public SmmuStats Stats;
 
-    protected Translator(Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, TableFormat format, FaultUnit faults)
+    protected Translator(Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, FaultUnit faults)
     {
         Tlb = tlb;
         Streams = streams;
         Banks = banks;
         Pool = pool;
-        Format = format;
         Faults = faults;
         Stats.Size = SmmuStats.CurrentSize;
     }
 
     /// <summary>Makes the translator for <paramref name="width"/>: the one width dispatch of the model.</summary>
-    public static Translator Create(SimdWidth width, Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool,
-                                    TableFormat format, FaultUnit faults) => width switch
-    {
-        SimdWidth.Vector512 => new KernelTranslator<Vector512Kernel>(width, tlb, streams, banks, pool, format, faults),
-        SimdWidth.Vector256 => new KernelTranslator<Vector256Kernel>(width, tlb, streams, banks, pool, format, faults),
-        SimdWidth.Vector128 => new KernelTranslator<Vector128Kernel>(width, tlb, streams, banks, pool, format, faults),
-        _ => new KernelTranslator<ScalarKernel>(SimdWidth.Scalar, tlb, streams, banks, pool, format, faults),
-    };
+    public static Translator Create(SimdWidth width, Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, FaultUnit faults) =>
+        width switch
+        {
+            SimdWidth.Vector512 => new KernelTranslator<Vector512Kernel>(width, tlb, streams, banks, pool, faults),
+            SimdWidth.Vector256 => new KernelTranslator<Vector256Kernel>(width, tlb, streams, banks, pool, faults),
+            SimdWidth.Vector128 => new KernelTranslator<Vector128Kernel>(width, tlb, streams, banks, pool, faults),
+            _ => new KernelTranslator<ScalarKernel>(SimdWidth.Scalar, tlb, streams, banks, pool, faults),
+        };
 
     /// <summary>The kernel width this translator matches TLB sets with.</summary>
     public abstract SimdWidth Width { get; }
@@ -57,28 +54,41 @@ internal abstract class Translator
     /// <summary>TLBIALL.</summary>
     public abstract void InvalidateAll();
 
-    /// <summary>TLBIASID; the invalid ASID has no entries, and its invalidation removes none.</summary>
+    /// <summary>TLBIASID: the non-global entries of <paramref name="asid"/>; an ASID that is never handed out (0, 0xFFFF) removes none.</summary>
     public abstract void InvalidateAsid(ushort asid);
 
-    /// <summary>TLBIVA over [first, last] (inclusive) for one ASID; the invalid ASID removes none.</summary>
-    public abstract void InvalidateRange(ushort asid, ulong first, ulong last);
+    /// <summary>
+    /// TLBIVA over [first, last] (inclusive, one half): <paramref name="asid"/>'s stage-1 entries and the
+    /// global ones (an ASID never handed out: the global ones only), in VMID <paramref name="vmid"/> or
+    /// (with <paramref name="anyVmid"/>) in every VMID.
+    /// </summary>
+    public abstract void InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid);
 
-    /// <summary>TLBIVAA over [first, last] (inclusive): every ASID.</summary>
-    public abstract void InvalidateRangeAllAsids(ulong first, ulong last);
+    /// <summary>TLBIVAA over [first, last]: every stage-1 entry, any ASID, in one VMID or every VMID.</summary>
+    public abstract void InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid);
 
     /// <summary>
-    /// A software walk of the tables at <paramref name="root"/> (<c>iommu_iova_to_phys</c>): the output
-    /// address of any valid leaf, whatever its rights or AF. NoEntry when nothing is mapped; the caller
-    /// checks the range.
+    /// TLBIVMALL: every entry of <paramref name="vmid"/> — with <paramref name="stage1Only"/>, the entries
+    /// that translate an IOVA (stage-1 and combined), not the stage-2-only ones.
     /// </summary>
-    public int IovaToPhys(ulong root, ulong iova, out ulong pa)
+    public abstract void InvalidateVmid(ushort vmid, bool stage1Only);
+
+    /// <summary>TLBIIPAS2 over [first, last]: the stage-2-only entries of <paramref name="vmid"/> for those IPAs.</summary>
+    public abstract void InvalidateIpa(ushort vmid, ulong first, ulong last);
+
+    /// <summary>
+    /// A software walk of one domain's tables (<c>iommu_iova_to_phys</c>): the output address of any valid
+    /// leaf, whatever its rights or AF. NoEntry when nothing is mapped; the caller checks the range.
+    /// </summary>
+    public int IovaToPhys(in WalkContext walk, ulong iova, out ulong pa)
     {
         pa = 0;
         Stats.Walks++;
-        FaultType fault = new WalkContext(Pool, root, Format).Walk(iova, out WalkLeaf leaf, out _);
-        if (fault is not (FaultType.None or FaultType.AccessFlag or FaultType.AddressSize))
+        FaultType fault = walk.Walk(iova, out WalkLeaf leaf, out WalkInfo info);
+        Stats.DescriptorReads += (ulong)info.DescriptorReads;
+        if (fault is not (FaultType.None or FaultType.AccessFlag or FaultType.AddressSize) || info.Stage != (walk.Regime == TranslationRegime.Stage2 ? 2 : 1))
             return SmmuError.NoEntry;
-        pa = leaf.OutputBase | (iova & (Geometry.LevelSize(leaf.Level) - 1));
+        pa = leaf.OutputBase | (iova & ((1UL << leaf.Shift) - 1));
         return SmmuError.Ok;
     }
 

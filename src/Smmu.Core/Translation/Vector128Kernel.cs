@@ -25,17 +25,30 @@ internal readonly unsafe struct Vector128Kernel : ITlbKernel
     public static uint MatchAsidGroup(ushort* asids, ushort asid) =>
         Vector128.Equals(Vector128.Load(asids), Vector128.Create(asid)).ExtractMostSignificantBits();
 
-    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong sizeClass)
+    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong kind, ulong mask)
     {
-        uint mask = 0;
+        uint ways = 0;
         for (int i = 0; i < TlbLayout.GroupWays; i += Vector128<ulong>.Count)
         {
             var t = Vector128.Load(tags + i);
-            var hit = Vector128.LessThanOrEqual(t - Vector128.Create(low), Vector128.Create(span))
-                    & Vector128.Equals(t & Vector128.Create(TlbLayout.SizeClassMask), Vector128.Create(sizeClass));
-            mask |= hit.ExtractMostSignificantBits() << i;
+            var hit = Vector128.LessThanOrEqual((t & Vector128.Create(mask)) - Vector128.Create(low), Vector128.Create(span))
+                    & Vector128.Equals(t & Vector128.Create(TlbLayout.KindMask), Vector128.Create(kind));
+            ways |= hit.ExtractMostSignificantBits() << i;
         }
-        return mask;
+        return ways;
+    }
+
+    public static uint MatchVmidGroup(ulong* tags, ulong vmid)
+    {
+        uint ways = 0;
+        for (int i = 0; i < TlbLayout.GroupWays; i += Vector128<ulong>.Count)
+        {
+            var t = Vector128.Load(tags + i);
+            var field = Vector128.ShiftRightLogical(t, TlbLayout.VmidShift);
+            var hit = Vector128.Equals(field, Vector128.Create(vmid)) | Vector128.Equals(field, Vector128.Create(vmid ^ 0xFFFF));
+            ways |= hit.ExtractMostSignificantBits() << i;
+        }
+        return ways;
     }
 
     public static int SweepAsid(ushort* asids, nint count, ushort asid)

@@ -22,17 +22,30 @@ internal readonly unsafe struct Vector256Kernel : ITlbKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint MatchAsidGroup(ushort* asids, ushort asid) => Vector128Kernel.MatchAsidGroup(asids, asid);
 
-    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong sizeClass)
+    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong kind, ulong mask)
     {
-        uint mask = 0;
+        uint ways = 0;
         for (int i = 0; i < TlbLayout.GroupWays; i += Vector256<ulong>.Count)
         {
             var t = Vector256.Load(tags + i);
-            var hit = Vector256.LessThanOrEqual(t - Vector256.Create(low), Vector256.Create(span))
-                    & Vector256.Equals(t & Vector256.Create(TlbLayout.SizeClassMask), Vector256.Create(sizeClass));
-            mask |= hit.ExtractMostSignificantBits() << i;
+            var hit = Vector256.LessThanOrEqual((t & Vector256.Create(mask)) - Vector256.Create(low), Vector256.Create(span))
+                    & Vector256.Equals(t & Vector256.Create(TlbLayout.KindMask), Vector256.Create(kind));
+            ways |= hit.ExtractMostSignificantBits() << i;
         }
-        return mask;
+        return ways;
+    }
+
+    public static uint MatchVmidGroup(ulong* tags, ulong vmid)
+    {
+        uint ways = 0;
+        for (int i = 0; i < TlbLayout.GroupWays; i += Vector256<ulong>.Count)
+        {
+            var t = Vector256.Load(tags + i);
+            var field = Vector256.ShiftRightLogical(t, TlbLayout.VmidShift);
+            var hit = Vector256.Equals(field, Vector256.Create(vmid)) | Vector256.Equals(field, Vector256.Create(vmid ^ 0xFFFF));
+            ways |= hit.ExtractMostSignificantBits() << i;
+        }
+        return ways;
     }
 
     public static int SweepAsid(ushort* asids, nint count, ushort asid)

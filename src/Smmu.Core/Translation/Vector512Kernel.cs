@@ -18,11 +18,19 @@ internal readonly unsafe struct Vector512Kernel : ITlbKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint MatchAsidGroup(ushort* asids, ushort asid) => Vector128Kernel.MatchAsidGroup(asids, asid);
 
-    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong sizeClass)
+    public static uint MatchRangeGroup(ulong* tags, ulong low, ulong span, ulong kind, ulong mask)
     {
         var t = Vector512.Load(tags);
-        var hit = Vector512.LessThanOrEqual(t - Vector512.Create(low), Vector512.Create(span))
-                & Vector512.Equals(t & Vector512.Create(TlbLayout.SizeClassMask), Vector512.Create(sizeClass));
+        var hit = Vector512.LessThanOrEqual((t & Vector512.Create(mask)) - Vector512.Create(low), Vector512.Create(span))
+                & Vector512.Equals(t & Vector512.Create(TlbLayout.KindMask), Vector512.Create(kind));
+        return (uint)hit.ExtractMostSignificantBits();
+    }
+
+    public static uint MatchVmidGroup(ulong* tags, ulong vmid)
+    {
+        var t = Vector512.Load(tags);
+        var field = Vector512.ShiftRightLogical(t, TlbLayout.VmidShift);
+        var hit = Vector512.Equals(field, Vector512.Create(vmid)) | Vector512.Equals(field, Vector512.Create(vmid ^ 0xFFFF));
         return (uint)hit.ExtractMostSignificantBits();
     }
 

@@ -4,29 +4,63 @@ using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
+/// <summary>What a context bank translates: stage 1 alone, stage 2 alone (the input is an IPA), or both nested.</summary>
+internal enum TranslationRegime : byte
+{
+    /// <summary>IOVA → PA through the stage-1 tables.</summary>
+    Stage1,
+    /// <summary>IPA → PA through a stage-2 domain's tables (a device passed through to a VM).</summary>
+    Stage2,
+    /// <summary>IOVA → IPA through stage 1, every stage-1 table address and the output translated by stage 2.</summary>
+    Nested,
+}
+
 /// <summary>
-/// Everything a walk needs besides the IOVA: the simulated memory, the root a context bank's TTBR0
-/// names, and the table format (start level, input and output limits). Built per miss from the bank's
-/// registers; flat fields so that the JIT keeps them in registers through the walk loop.
+/// Everything a walk needs besides the input address: the simulated memory and a context bank's
+/// translation registers — the regime, stage 1's table format with TTBR0 and TTBR1 (and whether each
+/// half is disabled, TCR.EPD0/EPD1), stage 2's format and VTTBR. The only place, with
+/// <see cref="TableFormat"/>, that knows the address sizes, start levels and granules of a translation.
+/// Built per miss from the bank's registers (see <see cref="ContextBank.WalkContext"/>).
 /// </summary>
 internal readonly struct WalkContext
 {
     public readonly PagePool Pool;
-    public readonly ulong Root;
-    public readonly int StartLevel;
-    public readonly ulong InputLimit;
-    public readonly ulong OutputLimit;
+    public readonly TranslationRegime Regime;
+    /// <summary>Stage 1's table format (TG0 = TG1, T0SZ = T1SZ = 64 − ias).</summary>
+    public readonly TableFormat Stage1;
+    public readonly ulong Ttbr0;
+    public readonly ulong Ttbr1;
+    /// <summary>TCR.EPD0: a walk from TTBR0 is disabled (a split bank with no process active).</summary>
+    public readonly bool Epd0;
+    /// <summary>TCR.EPD1: a walk from TTBR1 is disabled (a bank that is not split).</summary>
+    public readonly bool Epd1;
+    public readonly TableFormat Stage2;
+    /// <summary>VTTBR's table address: the stage-2 root.</summary>
+    public readonly ulong Vttbr;
 
-    public WalkContext(PagePool pool, ulong root, in TableFormat format)
+    public WalkContext(PagePool pool, TranslationRegime regime, in TableFormat stage1, ulong ttbr0, bool epd0, ulong ttbr1, bool epd1,
+                       in TableFormat stage2, ulong vttbr)
     {
         Pool = pool;
-        Root = root;
-        StartLevel = format.StartLevel;
-        InputLimit = format.InputLimit;
-        OutputLimit = format.OutputLimit;
+        Regime = regime;
+        Stage1 = stage1;
+        Ttbr0 = ttbr0;
+        Epd0 = epd0;
+        Ttbr1 = ttbr1;
+        Epd1 = epd1;
+        Stage2 = stage2;
+        Vttbr = vttbr;
     }
 
-    /// <summary>Walks <paramref name="iova"/> (see <see cref="Walker.Walk"/>).</summary>
+    /// <summary>A stage-1 walk of one tree (a domain's own tables: iova_to_phys, tests).</summary>
+    public static WalkContext Stage1Tree(PagePool pool, in TableFormat format, ulong root, bool upperHalf) =>
+        new(pool, TranslationRegime.Stage1, format, root, upperHalf, root, !upperHalf, default, 0);
+
+    /// <summary>A stage-2 walk of one tree (a stage-2 domain's tables).</summary>
+    public static WalkContext Stage2Tree(PagePool pool, in TableFormat format, ulong root) =>
+        new(pool, TranslationRegime.Stage2, default, 0, true, 0, true, format, root);
+
+    /// <summary>Walks <paramref name="input"/> (see <see cref="Walker.Walk"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FaultType Walk(ulong iova, out WalkLeaf leaf, out int level) => Walker.Walk(this, iova, out leaf, out level);
+    public FaultType Walk(ulong input, out WalkLeaf leaf, out WalkInfo info) => Walker.Walk(this, input, out leaf, out info);
 }
