@@ -61,7 +61,7 @@ internal static class OperationGenerators
                         Gen.Int[0, 9], Gen.Int[0, 9], Gen.Int[0, 9], Gen.Int[0, 9],
                         (rw, cache, noExec, mmio, priv) => rw | (cache < 3 ? SmmuProt.Cache : 0) | (noExec < 3 ? SmmuProt.NoExec : 0)
                                                          | (mmio < 3 ? SmmuProt.Mmio : 0) | (priv < 3 ? SmmuProt.Priv : 0))),
-        (3, Gen.OneOf(SmmuProt.None, SmmuProt.Cache, (SmmuProt)0x40 | SmmuProt.Read)));
+        (3, Gen.OneOf(SmmuProt.None, SmmuProt.Cache, (SmmuProt)0x80 | SmmuProt.Read)));   // malformed: refused
 
     private static readonly SmmuAccess[] AccessKinds =
     [
