@@ -21,7 +21,7 @@ public sealed partial class SmmuInstance
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
         // A new mapping covers only IOVAs that had none, and the TLB never caches a fault: nothing to invalidate.
-        return _mapper.Map(d.Format, d.Root, InputOffset(d, iova), pa, size, prot);
+        return _mapper.Map(d.Format, d.Root, d.InputBase, iova, pa, size, prot);
     }
 
     /// <summary>
@@ -36,7 +36,7 @@ public sealed partial class SmmuInstance
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
-        long unmapped = _mapper.Unmap(d.Format, d.Root, InputOffset(d, iova), size, out bool removedGlobal);
+        long unmapped = _mapper.Unmap(d.Format, d.Root, d.InputBase, iova, size, out bool removedGlobal);
         if (unmapped > 0)
             InvalidateUnmapped(ref d, iova, iova + size - 1, removedGlobal);
         return unmapped;
@@ -54,8 +54,8 @@ public sealed partial class SmmuInstance
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
-        if (InputOffset(d, iova) >= d.Format.InputLimit)
-            return SmmuError.Range;
+        if (iova - d.InputBase >= d.Format.InputLimit)
+            return SmmuError.Range;   // outside the domain's half (below a TTBR1 half's base wraps to a huge offset)
         WalkContext walk = d.IsStage2
             ? WalkContext.Stage2Tree(_pool, d.Format, d.Root)
             : WalkContext.Stage1Tree(_pool, d.Format, d.Root, d.SplitTtbr1);
@@ -100,13 +100,6 @@ public sealed partial class SmmuInstance
         descriptor = value;
         return SmmuError.Ok;
     }
-
-    /// <summary>
-    /// The table input of <paramref name="iova"/> in the domain's tree: the IOVA itself, or for a TTBR1 half its
-    /// offset from 2^64 − 2^ias. An IOVA outside the half comes out at or above 2^ias (so Range follows).
-    /// </summary>
-    private static ulong InputOffset(in Domain d, ulong iova) =>
-        !d.SplitTtbr1 ? iova : iova >= d.InputBase ? iova - d.InputBase : ulong.MaxValue;
 
     /// <summary>
     /// What an unmap leaves stale in the TLB, invalidated as Linux's TLB ops would (SPEC §2):

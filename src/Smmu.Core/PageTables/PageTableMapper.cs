@@ -5,8 +5,8 @@ namespace Smmu.Core.PageTables;
 
 /// <summary>
 /// Builds and tears down translation tables of any <see cref="TableFormat"/> in the <see cref="PagePool"/>
-/// (io-pgtable-arm's map / unmap / free). Addresses here are inputs of the table tree: for a TTBR1 half
-/// the caller passes its offset from the half's base (the table indexes only the low ias bits anyway).
+/// (io-pgtable-arm's map / unmap / free). A tree translates [inputBase, inputBase + 2^ias): inputBase is 0,
+/// or 2^64 − 2^ias for a TTBR1 half, whose tables index only the low ias bits of the sign-extended IOVA.
 /// A failed call changes nothing, down to the order of the pool's free lists: map works leaf by leaf
 /// and, on EEXIST or ENOMEM, clears the leaves it wrote and frees the tables it created in reverse
 /// order; unmap knows before it starts how many tables its block splits need (splits only happen at
@@ -35,12 +35,13 @@ internal sealed class PageTableMapper
     /// nothing changed. The checks come in that order; a range that overlaps and needs more tables than
     /// are free is Exists.
     /// </summary>
-    public int Map(in TableFormat format, ulong root, ulong iova, ulong pa, ulong size, SmmuProt prot)
+    public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
         if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift)
             || (prot & ~SmmuProt.All) != 0 || (prot & (SmmuProt.Read | SmmuProt.Write)) == 0
             || (format.Stage == 2 && (prot & SmmuProt.Global) != 0))
             return SmmuError.Invalid;
+        iova -= inputBase;   // below the base wraps above 2^64 − 2^48: out of range like anything past 2^ias
         if (iova >= format.InputLimit || size > format.InputLimit - iova || pa >= format.OutputLimit || size > format.OutputLimit - pa)
             return SmmuError.Range;
 
@@ -70,11 +71,12 @@ internal sealed class PageTableMapper
     /// the pool (the root stays). <paramref name="removedGlobal"/> says a global (nG = 0) stage-1 leaf was
     /// removed: its TLB entries match every ASID, so the caller's invalidation must reach them.
     /// </summary>
-    public long Unmap(in TableFormat format, ulong root, ulong iova, ulong size, out bool removedGlobal)
+    public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, out bool removedGlobal)
     {
         removedGlobal = false;
         if (size == 0 || !Geometry.IsAligned(iova | size, format.PageShift))
             return SmmuError.Invalid;
+        iova -= inputBase;
         if (iova >= format.InputLimit || size > format.InputLimit - iova)
             return SmmuError.Range;
 
