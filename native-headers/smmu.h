@@ -8,8 +8,8 @@
  *
  * Conventions
  *   - Every function returns int32_t: 0, or a negative SMMU_E* code (errno numbers), except
- *     smmu_config_init (void), smmu_strerror (string), smmu_unmap (int64_t bytes or code),
- *     smmu_abi_version and smmu_simd_width (plain values).
+ *     smmu_config_init and smmu_gather_init (void), smmu_strerror (string), smmu_unmap and
+ *     smmu_unmap_pages (int64_t bytes or code), smmu_abi_version and smmu_simd_width (plain values).
  *   - A failed call leaves the model exactly as it was.
  *   - Handles (smmu_t, smmu_domain_t) are integers with a kind, a slot and a generation:
  *       smmu_t:        [31:30] 1 | [29:10] generation | [9:0] instance slot
@@ -34,7 +34,8 @@
  *     the model's state (EBUSY, ENODEV, EEXIST, ENOMEM, ENOSPC, in the order each function lists).
  *     All of them are checked whatever the count of a batch: a batch of 0 translations on a stream
  *     that is not attached is ENODEV.
- *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success.
+ *   - A NULL pointer, in or out, gives SMMU_EINVAL. Out-parameters are written only on success
+ *     (two exceptions, each documented: smmu_translate_batch's out_done, smmu_map_pages's out_mapped).
  *   - Structs that may grow carry their size as their first field: set it to sizeof(the struct).
  *   - The library never hands memory to the caller to free; strings are static.
  *   - Threading: an instance is used by one thread at a time; distinct instances are independent
@@ -133,7 +134,7 @@ void smmu_config_init(smmu_config *cfg);
 int32_t smmu_create(const smmu_config *cfg, smmu_t *out);
 
 /* Destroys an instance and everything in it; its handle and its domains' handles go stale.
- * Errors: EBADF; EBUSY when called from inside one of its own fault handlers. */
+ * Errors: EBADF; EBUSY when called from inside one of its own fault or sanitizer handlers. */
 int32_t smmu_destroy(smmu_t smmu);
 
 /* ---- Domains ----------------------------------------------------------------------------------- */
@@ -353,6 +354,124 @@ int32_t smmu_tlb_inv_vmid(smmu_t smmu, uint32_t vmid);
  * every stage-2 unmap does. Errors: EBADF, EINVAL (vmid as above, size 0, range wraps). */
 int32_t smmu_tlb_inv_ipa(smmu_t smmu, uint32_t vmid, uint64_t ipa, uint64_t size);
 
+/* ---- Deferred invalidation ------------------------------------------------------------------------ */
+/* What Linux drivers do: an unmap records what must be invalidated in a caller-owned gather
+ * (iommu_iotlb_gather) and the sync does it, empties the gather, and only then frees the tables the
+ * unmaps emptied. Until the sync, the TLB keeps what it had cached: the device still sees the old
+ * translations, exactly as on hardware; a TLB miss walks the tables as they now are (a cleared
+ * descriptor: a translation fault); the emptied tables are held (counted in pt_pages_in_use), not
+ * reused. What the sync invalidates is decided when it runs, from the domain's state then (as
+ * smmu_unmap lists: its ASID's range, a split base's range for every ASID, a removed global's range
+ * everywhere, a stage-2 domain's IPAs and its VMID's combined entries), as arm-smmu's tlb_sync does.
+ *
+ * Lazy mode (SMMU_CFG_LAZY_FLUSH, Linux's flush queue): a sync is queued instead of done, and one
+ * invalidate-all replaces every queued sync when flush_queue_size of them are queued, or on
+ * smmu_flush_queue; the queued syncs' tables are freed after it. (Linux's queue is per domain and
+ * its flush is the domain's TLBIASID/TLBIVMALL; this one is per instance and invalidates
+ * everything, a superset.)
+ *
+ * The stale-TLB sanitizer (SMMU_CFG_SANITIZE_TLB) finds the driver bugs that live here:
+ *   SMMU_STALE_TRANSLATION  a translation served from a TLB entry whose invalidation is pending
+ *                           (gathered, not yet synced, or queued) that differs from the tables now:
+ *                           a DMA after unmap but before the sync, or a remap the device still sees
+ *                           with its old PA. The translation still returns what the hardware would
+ *                           (the stale PA, or a permission fault if the stale entry denies it).
+ *   SMMU_MISSED_SYNC        a gather still pending when its domain is detached (left unattached)
+ *                           or freed: the model does the sync then (invalidation, tables freed).
+ *   SMMU_NEEDLESS_INVALIDATION  a sync (or lazy flush) whose invalidation removed no TLB entry:
+ *                           wasted maintenance; informational, not an error.
+ * Stale translations need the flag: each deferred invalidation has the TLB watch the entries it
+ * will remove, and a hit on one is compared with a fresh walk (not counted in walks, fills
+ * nothing). Without the flag a hit costs exactly what it did. Missed syncs and needless
+ * invalidations are counted always and reported to the handler whenever one is installed. The
+ * model has no walk cache, so a walk always reads the tables as they are: a stale translation can
+ * only come from the TLB. */
+
+typedef struct smmu_gather {
+    uint32_t size;              /* sizeof(smmu_gather), set by smmu_gather_init */
+    smmu_domain_t domain;       /* read-only from here on: the domain of the gathered unmaps, 0 when empty */
+    uint64_t start;             /* first gathered IOVA, UINT64_MAX when empty */
+    uint64_t end;               /* last gathered IOVA (inclusive), 0 when empty */
+    uint64_t pgsize;            /* page size of the gathered unmaps, 0 when empty */
+    uint64_t ticket;            /* the instance's record of this gather (range, emptied tables); 0 when
+                                   empty. A copy of a gather that was synced since reads as empty; a
+                                   value the instance never issued is EINVAL. */
+} smmu_gather;
+
+/* Makes g an empty gather (iommu_iotlb_gather_init). Does nothing when g is NULL. */
+void smmu_gather_init(smmu_gather *g);
+
+/* Maps pgcount pages of pgsize bytes from iova to paddr (map_pages): every leaf at the level of
+ * pgsize, as io-pgtable-arm does (4K granule: 4 KiB, 2 MiB, 1 GiB; 16K: 16 KiB, 32 MiB; 64K:
+ * 64 KiB, 512 MiB). Full rollback, not Linux's partial count: Linux returns in *mapped what it
+ * mapped before failing and leaves the caller (iommu_map) to unmap it; this library's rule is that
+ * a failed call changes nothing, so on failure nothing is mapped and *out_mapped is 0 — written on
+ * failure too, the one exception to the out-parameter rule besides smmu_translate_batch's (except
+ * when out_mapped is NULL: EINVAL). On success *out_mapped = pgsize * pgcount.
+ * Errors: EINVAL (NULL); EBADF; EINVAL (pgsize not a leaf size of the domain's granule and stage,
+ * pgcount 0, iova or paddr not aligned to pgsize, and smmu_map's); ERANGE (pgsize * pgcount
+ * overflows, and smmu_map's); EEXIST; ENOMEM. */
+int32_t smmu_map_pages(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t paddr,
+                       uint64_t pgsize, uint64_t pgcount, uint32_t prot, uint64_t *out_mapped);
+
+/* Unmaps [iova, iova + pgsize * pgcount) as smmu_unmap does (holes allowed; a block only partly
+ * inside is split). g NULL: invalidates now and frees the emptied tables, exactly as smmu_unmap.
+ * g non-NULL: defers both to smmu_iotlb_sync(g). The range is added to g with the kernel's
+ * iommu_iotlb_gather_add_page rules: if g already holds a range that is disjoint from this one
+ * (neither overlapping nor adjacent), or another pgsize, it is synced first; so is a g holding
+ * another domain's unmaps. An unmap that removed nothing leaves g as it was.
+ * Returns the bytes unmapped, or EBADF; EINVAL (g with a wrong size or a forged ticket; pgsize not
+ * a leaf size, pgcount 0, iova not aligned to pgsize); ERANGE (overflow, outside the domain's half);
+ * ENOMEM (no table for a split). On error g and the model are unchanged. */
+int64_t smmu_unmap_pages(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t pgsize,
+                         uint64_t pgcount, smmu_gather *g);   /* g NULL: invalidate now */
+
+/* Performs g's invalidation (lazy mode: queues it), then frees the tables its unmaps emptied, and
+ * empties g (iotlb_sync). An empty g does nothing. Errors: EINVAL (NULL); EBADF; EINVAL (g holds
+ * another domain's unmaps, wrong size, forged ticket). */
+int32_t smmu_iotlb_sync(smmu_t smmu, smmu_domain_t d, smmu_gather *g);
+
+/* Lazy mode: the pending flush-all now (an invalidate-all, then the queued syncs' tables freed).
+ * Without SMMU_CFG_LAZY_FLUSH nothing is ever queued and this does nothing. Errors: EBADF. */
+int32_t smmu_flush_queue(smmu_t smmu);            /* lazy mode: the pending flush-all now */
+
+#define SMMU_STALE_TRANSLATION     1u
+#define SMMU_MISSED_SYNC           2u
+#define SMMU_NEEDLESS_INVALIDATION 3u
+#define SMMU_NO_CONTEXT_BANK       0xffffffffu
+
+typedef struct smmu_stale_report {
+    uint32_t size;              /* sizeof(smmu_stale_report) */
+    uint32_t kind;              /* SMMU_STALE_TRANSLATION / _MISSED_SYNC / _NEEDLESS_INVALIDATION */
+    uint32_t stream_id;         /* stale translation: the stream (else 0) */
+    uint32_t context_bank;      /* the bank translating, or the domain's; SMMU_NO_CONTEXT_BANK if none */
+    uint32_t asid;              /* the bank's ASID (stale translation), the domain's (others); 0 if none */
+    uint32_t vmid;              /* the bank's VMID, 0 without stage 2 */
+    smmu_domain_t domain;       /* stale translation: the domain whose tables give the truth (TTBR1
+                                   half: the base); others: the gather's domain (0: a lazy flush) */
+    uint32_t access;            /* stale translation: the SMMU_ACCESS_* of the transaction */
+    uint64_t iova;              /* stale translation: the IOVA; others: first IOVA of the range */
+    uint64_t iova_last;         /* last IOVA of the range, inclusive (stale translation: = iova) */
+    uint64_t stale_pa;          /* stale translation: the PA the stale TLB entry gives */
+    uint64_t current_pa;        /* stale translation: the PA the tables give now (if current_fault 0) */
+    uint32_t stale_granted;     /* stale translation: 1 when the entry let the access through to
+                                   stale_pa (what the call returned), 0 when it denied it (EFAULT) */
+    uint32_t current_fault;     /* stale translation: the SMMU_FAULT_* a walk of the tables gives now
+                                   for this access (1: the IOVA is unmapped), 0 none */
+    uint32_t table_pages;       /* missed sync: table pages (4 KiB units) held until the forced sync */
+    uint32_t reserved;
+} smmu_stale_report;
+
+/* Called for every sanitizer report, during the call that found it (smmu_translate, a batch,
+ * smmu_detach_device, smmu_domain_free, smmu_unmap_pages, smmu_iotlb_sync, smmu_flush_queue),
+ * after that call's work is done (a stale translation: before its result is returned), with the
+ * report valid for the call only. The handler may call back into the library, but smmu_destroy of
+ * this instance fails with EBUSY there, and reports its own calls cause are counted, not delivered. */
+typedef void (*smmu_sanitizer_handler)(smmu_t smmu, const smmu_stale_report *report, void *cookie);
+
+/* Installs (fn != NULL) or removes (fn == NULL) the instance's sanitizer handler. Errors: EBADF. */
+int32_t smmu_set_sanitizer_handler(smmu_t smmu, smmu_sanitizer_handler fn, void *cookie);
+
 /* ---- Faults ----------------------------------------------------------------------------------------- */
 
 #define SMMU_FAULT_TRANSLATION 1u   /* invalid or reserved descriptor, or iova >= 2^ias (level 0) */
@@ -473,8 +592,8 @@ typedef struct smmu_stats {
     uint64_t descriptor_reads;  /* descriptors read by all walks (nested: up to 24 per walk) */
     uint64_t vmid_invalidations;/* VMID-wide invalidations (explicit, stage-2 unmap, VMID freed) */
     uint64_t stale_translations;/* translations the sanitizer reported stale (SMMU_CFG_SANITIZE_TLB) */
-    uint64_t missed_syncs;      /* pending invalidations never synced (idem) */
-    uint64_t needless_invalidations; /* invalidations that found nothing cached (idem; informational) */
+    uint64_t missed_syncs;      /* gathers never synced: domain detached or freed with one pending */
+    uint64_t needless_invalidations; /* syncs and lazy flushes that found nothing cached (informational) */
 } smmu_stats;
 /* translations: requested through a stream, faulted ones included. tlb_hits + tlb_misses =
  *   translations + retries after fault handlers. walks: one per TLB miss and per iova_to_phys.

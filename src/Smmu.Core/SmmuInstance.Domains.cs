@@ -33,7 +33,8 @@ public sealed partial class SmmuInstance
     /// <summary>
     /// Frees a domain and all its tables. Errors: BadHandle; Busy while attached, and for a stage-2 domain
     /// that stage-1 domains still name as NEST_PARENT. A freed domain's global entries are invalidated
-    /// (its non-global ones went with its ASID at detach).
+    /// (its non-global ones went with its ASID at detach). A gather of it still pending is a missed sync
+    /// (<see cref="SmmuStaleKind.MissedSync"/>): reported, and done.
     /// </summary>
     public int DomainFree(DomainHandle domain)
     {
@@ -46,7 +47,9 @@ public sealed partial class SmmuInstance
         if (_mapper.FreeAll(d.Format, d.Root))
             _translator.InvalidateVa(0, d.InputBase, d.InputBase + (d.Format.InputLimit - 1), 0, anyVmid: true);   // its global entries
         _attachments.Forget(ref d);
+        Domain freed = d;
         _domains.Remove(index);
+        _maintenance.SettleMissedSyncs(domain, freed, SmmuStaleReport.NoContextBank, 0, 0);   // last: its reports may call back in
         return SmmuError.Ok;
     }
 
@@ -81,7 +84,8 @@ public sealed partial class SmmuInstance
     /// <summary>
     /// Detaches a domain from a stream ID (<c>iommu_detach_device</c>; see <see cref="Attachments.Detach"/>).
     /// Errors: BadHandle; Invalid (stream out of range); NoDevice (not attached through that stream);
-    /// Busy (a base domain while dynamic domains are attached on its bank — seed constraint 1).
+    /// Busy (a base domain while dynamic domains are attached on its bank — seed constraint 1). When the domain
+    /// is left unused, a gather of it still pending is a missed sync (<see cref="SmmuStaleKind.MissedSync"/>): reported, and done.
     /// </summary>
     public int DetachDevice(DomainHandle domain, uint streamId)
     {
@@ -90,6 +94,13 @@ public sealed partial class SmmuInstance
             return SmmuError.BadHandle;
         if (streamId >= _config.NumStreamIds)
             return SmmuError.Invalid;
-        return _attachments.Detach(index, streamId);
+        ref Domain d = ref _domains[index];
+        uint bank = d.IsAttached ? (uint)d.ContextBank : SmmuStaleReport.NoContextBank;
+        uint asid = d.Asid, vmid = d.IsAttached ? _translator.Banks[d.ContextBank].Vmid : d.Vmid;
+        int rc = _attachments.Detach(index, streamId);
+        d = ref _domains[index];
+        if (rc == SmmuError.Ok && !(d.IsStage2 ? d.Stage2Users > 0 : d.IsAttached))
+            _maintenance.SettleMissedSyncs(domain, d, bank, asid, vmid);   // last: its reports may call back in
+        return rc;
     }
 }

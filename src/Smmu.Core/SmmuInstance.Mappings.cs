@@ -1,4 +1,5 @@
 using Smmu.Core.Domains;
+using Smmu.Core.Maintenance;
 using Smmu.Core.PageTables;
 using Smmu.Core.Translation;
 
@@ -26,7 +27,7 @@ public sealed partial class SmmuInstance
 
     /// <summary>
     /// Unmaps everything inside [iova, iova + size) (<c>iommu_unmap</c>), splitting blocks that are only
-    /// partly inside, and invalidates what the TLB may hold of it (<see cref="InvalidateUnmapped"/>).
+    /// partly inside, and invalidates what the TLB may hold of it (<see cref="StaleScope"/>), then frees the tables it emptied.
     /// Returns the bytes unmapped (0 if nothing was mapped), or BadHandle, Invalid, Range, NoMemory (no
     /// table for a split; nothing changed).
     /// </summary>
@@ -38,7 +39,7 @@ public sealed partial class SmmuInstance
         ref Domain d = ref _domains[index];
         long unmapped = _mapper.Unmap(d.Format, d.Root, d.InputBase, iova, size, out bool removedGlobal);
         if (unmapped > 0)
-            InvalidateUnmapped(ref d, iova, iova + size - 1, removedGlobal);
+            StaleScope.Of(d, _translator.Banks, iova, iova + size - 1, removedGlobal).Invalidate(_translator);
         return unmapped;
     }
 
@@ -99,44 +100,5 @@ public sealed partial class SmmuInstance
             return SmmuError.NotPermitted;
         descriptor = value;
         return SmmuError.Ok;
-    }
-
-    /// <summary>
-    /// What an unmap leaves stale in the TLB, invalidated as Linux's TLB ops would (SPEC §2):
-    /// <list type="bullet">
-    /// <item>a stage-2 domain in use: its IPA range (TLBIIPAS2) and every combined entry of its VMID, which
-    /// may have used it (TLBIVMALL — the architecture's rule for stage-1+2 TLBs: an IPA invalidation does not
-    /// reach combined entries);</item>
-    /// <item>a split base domain's TTBR1 half: the range for every ASID (TLBIVAA), since TCR.A1 = 0 tags its
-    /// non-global entries with whichever process ran;</item>
-    /// <item>any other attached stage-1 domain: the range for its ASID, which takes the global entries too (TLBIVA);</item>
-    /// <item>a global leaf removed: its entries match every ASID and may sit under any VMID it was attached
-    /// with, so the range for every ASID in every VMID.</item>
-    /// </list>
-    /// A detached stage-1 domain's non-global entries went with its ASID at detach.
-    /// </summary>
-    private void InvalidateUnmapped(ref Domain d, ulong first, ulong last, bool removedGlobal)
-    {
-        if (d.IsStage2)
-        {
-            if (d.Vmid != 0)
-            {
-                _translator.InvalidateIpa(d.Vmid, first, last);
-                _translator.InvalidateVmid(d.Vmid, stage1Only: true);
-            }
-            return;
-        }
-        if (removedGlobal)
-        {
-            _translator.InvalidateVaAllAsids(first, last, 0, anyVmid: true);
-            return;
-        }
-        if (!d.IsAttached)
-            return;
-        ushort vmid = _translator.Banks[d.ContextBank].Vmid;
-        if (d.SplitTtbr1)
-            _translator.InvalidateVaAllAsids(first, last, vmid, anyVmid: false);
-        else
-            _translator.InvalidateVa(d.Asid, first, last, vmid, anyVmid: false);
     }
 }

@@ -1,5 +1,6 @@
 using Smmu.Core.Domains;
 using Smmu.Core.Handles;
+using Smmu.Core.Maintenance;
 using Smmu.Core.Memory;
 using Smmu.Core.PageTables;
 using Smmu.Core.Translation;
@@ -31,6 +32,8 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly Translator _translator;
     private readonly Attachments _attachments;
     private readonly FaultUnit _faults;
+    private readonly Sanitizer _sanitizer;
+    private readonly DeferredMaintenance _maintenance;
     private readonly int _slot;              // see InstanceSlots; part of every domain handle
     private bool _slotReleased;
     private bool _disposed;
@@ -54,6 +57,14 @@ public sealed partial class SmmuInstance : IDisposable
             var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
             _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, _faults);
             _attachments = new Attachments(_domains, _asids, _vmids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
+            bool watching = (config.Flags & SmmuConfigFlags.SanitizeTlb) != 0;
+            _sanitizer = new Sanitizer(this, _translator) { Watching = watching };
+            if (watching)
+            {
+                tlb.EnableWatching();
+                _translator.Sanitizer = _sanitizer;
+            }
+            _maintenance = new DeferredMaintenance(_domains, _pool, _translator, _sanitizer, config);
         }
         catch
         {
@@ -137,6 +148,16 @@ public sealed partial class SmmuInstance : IDisposable
         }
     }
 
+    /// <summary>True while a fault handler or a sanitizer handler of this instance runs (the instance cannot be destroyed then).</summary>
+    public bool InHandler
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _faults.InHandler || _sanitizer.InHandler;
+        }
+    }
+
     /// <summary>The counters, with the pool's page counts.</summary>
     public int GetStats(out SmmuStats stats)
     {
@@ -166,13 +187,13 @@ public sealed partial class SmmuInstance : IDisposable
     }
 
     /// <summary>Frees the simulated memory and the TLB; every later use throws <see cref="ObjectDisposedException"/>.</summary>
-    /// <exception cref="InvalidOperationException">Called from inside one of this instance's fault handlers.</exception>
+    /// <exception cref="InvalidOperationException">Called from inside one of this instance's fault or sanitizer handlers.</exception>
     public void Dispose()
     {
         if (_disposed)
             return;
-        if (_faults.InHandler)
-            throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault handler");
+        if (_faults.InHandler || _sanitizer.InHandler)
+            throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault or sanitizer handler");
         _disposed = true;
         _pool.Dispose();
         _translator.Tlb.Dispose();

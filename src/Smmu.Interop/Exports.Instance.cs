@@ -61,7 +61,7 @@ internal static unsafe partial class Exports
         {
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
-            if (instance.InFaultHandler)
+            if (instance.InHandler)
                 return SmmuError.Busy;
             InstanceTable.TryRemove(smmu, out _);
             instance.Dispose();

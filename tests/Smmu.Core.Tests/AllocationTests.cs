@@ -9,6 +9,7 @@ namespace Smmu.Core.Tests;
 /// <see cref="GC.GetAllocatedBytesForCurrentThread"/>; the counters are checked too, so that an
 /// operation that silently did nothing cannot pass.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public class AllocationTests
 {
     private const int Warmup = 300;

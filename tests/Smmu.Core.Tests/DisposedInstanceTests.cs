@@ -16,6 +16,23 @@ public class DisposedInstanceTests
         ("get_Config", (s, d) => _ = s.Config),
         ("get_TlbWidth", (s, d) => _ = s.TlbWidth),
         ("get_InFaultHandler", (s, d) => _ = s.InFaultHandler),
+        ("get_InHandler", (s, d) => _ = s.InHandler),
+        ("MapPages", (s, d) => s.MapPages(d, Iova, Pa, 0x1000, 1, SmmuProt.Read, out _)),
+        ("UnmapPages", (s, d) =>   // both overloads share the check; this one also takes the gather
+        {
+            var gather = new SmmuGather();
+            s.UnmapPages(d, Iova, 0x1000, 1, ref gather);
+        }),
+        ("IotlbSync", (s, d) =>
+        {
+            var gather = new SmmuGather();
+            s.IotlbSync(d, ref gather);
+        }),
+        ("FlushQueue", (s, d) => s.FlushQueue()),
+        ("get_QueuedSyncs", (s, d) => _ = s.QueuedSyncs),
+        ("SetSanitizerHandler", (s, d) => s.SetSanitizerHandler(null)),
+        ("add_SanitizerReport", (s, d) => s.SanitizerReport += (_, in _) => { }),
+        ("remove_SanitizerReport", (s, d) => s.SanitizerReport -= (_, in _) => { }),
         ("get_Stats", (s, d) => _ = s.Stats),
         ("GetStats", (s, d) => s.GetStats(out _)),
         ("ResetStats", (s, d) => s.ResetStats()),

@@ -67,10 +67,10 @@ internal sealed class TlbDriver(int entries, int ways, SimdWidth width) : IDispo
         ulong tagBase = (ulong)vmid << TlbLayout.VmidShift;
         return Width switch
         {
-            SimdWidth.Vector512 => Tlb.InvalidateVa<Vector512Kernel>(asid, first, last, tagBase, anyVmid),
-            SimdWidth.Vector256 => Tlb.InvalidateVa<Vector256Kernel>(asid, first, last, tagBase, anyVmid),
-            SimdWidth.Vector128 => Tlb.InvalidateVa<Vector128Kernel>(asid, first, last, tagBase, anyVmid),
-            _ => Tlb.InvalidateVa<ScalarKernel>(asid, first, last, tagBase, anyVmid),
+            SimdWidth.Vector512 => Tlb.InvalidateVa<Vector512Kernel, EmptyWays>(asid, first, last, tagBase, anyVmid),
+            SimdWidth.Vector256 => Tlb.InvalidateVa<Vector256Kernel, EmptyWays>(asid, first, last, tagBase, anyVmid),
+            SimdWidth.Vector128 => Tlb.InvalidateVa<Vector128Kernel, EmptyWays>(asid, first, last, tagBase, anyVmid),
+            _ => Tlb.InvalidateVa<ScalarKernel, EmptyWays>(asid, first, last, tagBase, anyVmid),
         };
     }
 
@@ -79,19 +79,19 @@ internal sealed class TlbDriver(int entries, int ways, SimdWidth width) : IDispo
         ulong tagBase = (ulong)vmid << TlbLayout.VmidShift;
         return Width switch
         {
-            SimdWidth.Vector512 => Tlb.InvalidateVaAllAsids<Vector512Kernel>(first, last, tagBase, anyVmid),
-            SimdWidth.Vector256 => Tlb.InvalidateVaAllAsids<Vector256Kernel>(first, last, tagBase, anyVmid),
-            SimdWidth.Vector128 => Tlb.InvalidateVaAllAsids<Vector128Kernel>(first, last, tagBase, anyVmid),
-            _ => Tlb.InvalidateVaAllAsids<ScalarKernel>(first, last, tagBase, anyVmid),
+            SimdWidth.Vector512 => Tlb.InvalidateVaAllAsids<Vector512Kernel, EmptyWays>(first, last, tagBase, anyVmid),
+            SimdWidth.Vector256 => Tlb.InvalidateVaAllAsids<Vector256Kernel, EmptyWays>(first, last, tagBase, anyVmid),
+            SimdWidth.Vector128 => Tlb.InvalidateVaAllAsids<Vector128Kernel, EmptyWays>(first, last, tagBase, anyVmid),
+            _ => Tlb.InvalidateVaAllAsids<ScalarKernel, EmptyWays>(first, last, tagBase, anyVmid),
         };
     }
 
     public int InvalidateVmid(ushort vmid, bool stage1Only) => Width switch
     {
-        SimdWidth.Vector512 => Tlb.InvalidateVmid<Vector512Kernel>(vmid, stage1Only),
-        SimdWidth.Vector256 => Tlb.InvalidateVmid<Vector256Kernel>(vmid, stage1Only),
-        SimdWidth.Vector128 => Tlb.InvalidateVmid<Vector128Kernel>(vmid, stage1Only),
-        _ => Tlb.InvalidateVmid<ScalarKernel>(vmid, stage1Only),
+        SimdWidth.Vector512 => Tlb.InvalidateVmid<Vector512Kernel, EmptyWays>(vmid, stage1Only),
+        SimdWidth.Vector256 => Tlb.InvalidateVmid<Vector256Kernel, EmptyWays>(vmid, stage1Only),
+        SimdWidth.Vector128 => Tlb.InvalidateVmid<Vector128Kernel, EmptyWays>(vmid, stage1Only),
+        _ => Tlb.InvalidateVmid<ScalarKernel, EmptyWays>(vmid, stage1Only),
     };
 
     public int InvalidateIpa(ushort vmid, ulong first, ulong last)
@@ -99,10 +99,10 @@ internal sealed class TlbDriver(int entries, int ways, SimdWidth width) : IDispo
         ulong tagBase = (ulong)vmid << TlbLayout.VmidShift | TlbLayout.Stage2InputFlag;
         return Width switch
         {
-            SimdWidth.Vector512 => Tlb.InvalidateIpa<Vector512Kernel>(first, last, tagBase),
-            SimdWidth.Vector256 => Tlb.InvalidateIpa<Vector256Kernel>(first, last, tagBase),
-            SimdWidth.Vector128 => Tlb.InvalidateIpa<Vector128Kernel>(first, last, tagBase),
-            _ => Tlb.InvalidateIpa<ScalarKernel>(first, last, tagBase),
+            SimdWidth.Vector512 => Tlb.InvalidateIpa<Vector512Kernel, EmptyWays>(first, last, tagBase),
+            SimdWidth.Vector256 => Tlb.InvalidateIpa<Vector256Kernel, EmptyWays>(first, last, tagBase),
+            SimdWidth.Vector128 => Tlb.InvalidateIpa<Vector128Kernel, EmptyWays>(first, last, tagBase),
+            _ => Tlb.InvalidateIpa<ScalarKernel, EmptyWays>(first, last, tagBase),
         };
     }
 

@@ -14,6 +14,8 @@ public class LayoutTests
     [InlineData(typeof(SmmuFault), 64)]
     [InlineData(typeof(SmmuStats), 136)]
     [InlineData(typeof(ContextBankState), 96)]
+    [InlineData(typeof(SmmuGather), 40)]
+    [InlineData(typeof(SmmuStaleReport), 80)]
     public void StructSizesMatchTheHeader(Type type, int size) => Assert.Equal(size, Marshal.SizeOf(type));
 
     [Theory]
@@ -92,6 +94,34 @@ public class LayoutTests
     [InlineData(nameof(ContextBankState.Reserved), 92)]
     public void ContextBankOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<ContextBankState>(field));
 
+    [Theory]
+    [InlineData(nameof(SmmuGather.Size), 0)]
+    [InlineData("DomainValue", 4)]
+    [InlineData("StartIova", 8)]
+    [InlineData("EndIova", 16)]
+    [InlineData("PageSizeBytes", 24)]
+    [InlineData("Ticket", 32)]
+    public void GatherOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuGather>(field));
+
+    [Theory]
+    [InlineData(nameof(SmmuStaleReport.Size), 0)]
+    [InlineData(nameof(SmmuStaleReport.Kind), 4)]
+    [InlineData(nameof(SmmuStaleReport.StreamId), 8)]
+    [InlineData(nameof(SmmuStaleReport.ContextBank), 12)]
+    [InlineData(nameof(SmmuStaleReport.Asid), 16)]
+    [InlineData(nameof(SmmuStaleReport.Vmid), 20)]
+    [InlineData(nameof(SmmuStaleReport.Domain), 24)]
+    [InlineData(nameof(SmmuStaleReport.Access), 28)]
+    [InlineData(nameof(SmmuStaleReport.Iova), 32)]
+    [InlineData(nameof(SmmuStaleReport.IovaLast), 40)]
+    [InlineData(nameof(SmmuStaleReport.StalePa), 48)]
+    [InlineData(nameof(SmmuStaleReport.CurrentPa), 56)]
+    [InlineData(nameof(SmmuStaleReport.StaleGranted), 64)]
+    [InlineData(nameof(SmmuStaleReport.CurrentFault), 68)]
+    [InlineData(nameof(SmmuStaleReport.TablePages), 72)]
+    [InlineData(nameof(SmmuStaleReport.Reserved), 76)]
+    public void StaleReportOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuStaleReport>(field));
+
     [Fact]
     public void CurrentSizesAreTheMarshalledSizes()
     {
@@ -99,6 +129,8 @@ public class LayoutTests
         Assert.Equal(64u, SmmuFault.CurrentSize);
         Assert.Equal(136u, SmmuStats.CurrentSize);
         Assert.Equal(96u, ContextBankState.CurrentSize);
+        Assert.Equal(40u, SmmuGather.CurrentSize);
+        Assert.Equal(80u, SmmuStaleReport.CurrentSize);
         // ABI 1.0's sizes, which the library still accepts: each struct grew only at its end.
         Assert.Equal(56u, SmmuConfig.SizeV1_0);
         Assert.Equal(48u, SmmuFault.SizeV1_0);

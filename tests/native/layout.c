@@ -1,6 +1,6 @@
 /*
  * layout.c - the C structs of smmu.h against the managed layout (Smmu.Core: SmmuConfig, SmmuFault,
- * SmmuStats, ContextBankState, all LayoutKind.Sequential): sizeof and offsetof of every field,
+ * SmmuStats, ContextBankState, SmmuGather, SmmuStaleReport, all LayoutKind.Sequential): sizeof and offsetof of every field,
  * checked at compile time. At run time: smmu_config_init's defaults, the ABI version, the SIMD width.
  */
 #include <stddef.h>
@@ -85,6 +85,35 @@ SA(offsetof(smmu_cb_state, vmid) == 80);
 SA(offsetof(smmu_cb_state, flags) == 84);
 SA(offsetof(smmu_cb_state, granule) == 88);
 SA(offsetof(smmu_cb_state, reserved) == 92);
+
+/* smmu_gather: 40 bytes */
+SA(sizeof(smmu_gather) == 40);
+SA(offsetof(smmu_gather, size) == 0);
+SA(offsetof(smmu_gather, domain) == 4);
+SA(offsetof(smmu_gather, start) == 8);
+SA(offsetof(smmu_gather, end) == 16);
+SA(offsetof(smmu_gather, pgsize) == 24);
+SA(offsetof(smmu_gather, ticket) == 32);
+
+/* smmu_stale_report: 80 bytes */
+SA(sizeof(smmu_stale_report) == 80);
+SA(offsetof(smmu_stale_report, size) == 0);
+SA(offsetof(smmu_stale_report, kind) == 4);
+SA(offsetof(smmu_stale_report, stream_id) == 8);
+SA(offsetof(smmu_stale_report, context_bank) == 12);
+SA(offsetof(smmu_stale_report, asid) == 16);
+SA(offsetof(smmu_stale_report, vmid) == 20);
+SA(offsetof(smmu_stale_report, domain) == 24);
+SA(offsetof(smmu_stale_report, access) == 28);
+SA(offsetof(smmu_stale_report, iova) == 32);
+SA(offsetof(smmu_stale_report, iova_last) == 40);
+SA(offsetof(smmu_stale_report, stale_pa) == 48);
+SA(offsetof(smmu_stale_report, current_pa) == 56);
+SA(offsetof(smmu_stale_report, stale_granted) == 64);
+SA(offsetof(smmu_stale_report, current_fault) == 68);
+SA(offsetof(smmu_stale_report, table_pages) == 72);
+SA(offsetof(smmu_stale_report, reserved) == 76);
+SA(SMMU_STALE_TRANSLATION == 1 && SMMU_MISSED_SYNC == 2 && SMMU_NEEDLESS_INVALIDATION == 3 && SMMU_NO_CONTEXT_BANK == 0xffffffffu);
 
 /* handles and the fault-handler type */
 SA(sizeof(smmu_t) == 4 && sizeof(smmu_domain_t) == 4);

@@ -148,6 +148,52 @@ internal sealed unsafe class PagePool : IDisposable
         Push(frame, order);
     }
 
+    /// <summary>
+    /// Puts an empty table that is no longer linked from any tree on <paramref name="list"/> instead of
+    /// freeing it: it stays in use (not handed out again) until <see cref="FreeList"/>. A frame that heads
+    /// a table is on no free list, so its free-list link is free to chain the list.
+    /// </summary>
+    public void Defer(ref PageList list, ulong tablePa)
+    {
+        int frame = FrameIndex(tablePa);
+        Debug.Assert(_level[frame] != FreeFrame && _validCount[frame] == 0, "only an empty table in use is deferred");
+        _next[frame] = None;
+        if (list.HeadPlusOne == 0)
+            list.HeadPlusOne = frame + 1;
+        else
+            _next[list.TailPlusOne - 1] = frame;
+        list.TailPlusOne = frame + 1;
+        list.Tables++;
+        list.Frames += 1 << _blockOrder[frame];
+    }
+
+    /// <summary>Appends <paramref name="other"/> to <paramref name="list"/>; <paramref name="other"/> becomes empty.</summary>
+    public void Splice(ref PageList list, ref PageList other)
+    {
+        if (other.HeadPlusOne == 0)
+            return;
+        if (list.HeadPlusOne == 0)
+            list.HeadPlusOne = other.HeadPlusOne;
+        else
+            _next[list.TailPlusOne - 1] = other.HeadPlusOne - 1;
+        list.TailPlusOne = other.TailPlusOne;
+        list.Tables += other.Tables;
+        list.Frames += other.Frames;
+        other = default;
+    }
+
+    /// <summary>Returns every table on <paramref name="list"/> to the pool, first to last; the list becomes empty.</summary>
+    public void FreeList(ref PageList list)
+    {
+        for (int frame = list.HeadPlusOne - 1; frame != None;)
+        {
+            int next = _next[frame];
+            Free(Base + ((ulong)frame << Geometry.FrameShift));
+            frame = next;
+        }
+        list = default;
+    }
+
     /// <summary>Zeroes a table that may still hold descriptors, then returns it to the pool.</summary>
     public void ZeroAndFree(ulong tablePa)
     {

@@ -19,6 +19,8 @@ internal sealed class PageTableMapper
     private CreatedTable[] _created = new CreatedTable[8];
     private int _createdCount;
     private bool _removedGlobal;   // set by the unmap or free in progress
+    private bool _deferFrees;      // the unmap in progress keeps emptied tables on _deferred instead of freeing them
+    private PageList _deferred;
 
     private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table);
 
@@ -35,7 +37,18 @@ internal sealed class PageTableMapper
     /// nothing changed. The checks come in that order; a range that overlaps and needs more tables than
     /// are free is Exists.
     /// </summary>
-    public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot)
+    public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot) =>
+        Map(format, root, inputBase, iova, pa, size, prot, LargestLeaves);
+
+    /// <summary>For <see cref="Map(in TableFormat, ulong, ulong, ulong, ulong, ulong, SmmuProt, int)"/>: each piece as large as alignment and size allow.</summary>
+    public const int LargestLeaves = -1;
+
+    /// <summary>
+    /// <see cref="Map(in TableFormat, ulong, ulong, ulong, ulong, ulong, SmmuProt)"/> with every leaf at
+    /// <paramref name="leafLevel"/> (<c>map_pages</c>: the page size picks the level; the caller checked that
+    /// the format has leaves there and that iova, pa and size are aligned to them), or <see cref="LargestLeaves"/>.
+    /// </summary>
+    public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot, int leafLevel)
     {
         if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift)
             || (prot & ~SmmuProt.All) != 0 || (prot & (SmmuProt.Read | SmmuProt.Write)) == 0
@@ -50,7 +63,7 @@ internal sealed class PageTableMapper
         ulong va = iova, end = iova + size;
         while (va < end)
         {
-            int rc = MapRun(format, root, ref va, ref pa, end, attributes);
+            int rc = MapRun(format, root, ref va, ref pa, end, attributes, leafLevel);
             if (rc != SmmuError.Ok)
             {
                 RollBack(format, root, iova, va);
@@ -71,9 +84,19 @@ internal sealed class PageTableMapper
     /// the pool (the root stays). <paramref name="removedGlobal"/> says a global (nG = 0) stage-1 leaf was
     /// removed: its TLB entries match every ASID, so the caller's invalidation must reach them.
     /// </summary>
-    public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, out bool removedGlobal)
+    public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, out bool removedGlobal) =>
+        Unmap(format, root, inputBase, iova, size, deferFrees: false, out removedGlobal, out _);
+
+    /// <summary>
+    /// <see cref="Unmap(in TableFormat, ulong, ulong, ulong, ulong, out bool)"/>, but with <paramref name="deferFrees"/>
+    /// the tables it empties are unlinked and handed back in <paramref name="emptiedTables"/>, still in use, for
+    /// the caller to free after its TLB sync.
+    /// </summary>
+    public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, bool deferFrees,
+                      out bool removedGlobal, out PageList emptiedTables)
     {
         removedGlobal = false;
+        emptiedTables = default;
         if (size == 0 || !Geometry.IsAligned(iova | size, format.PageShift))
             return SmmuError.Invalid;
         iova -= inputBase;
@@ -91,9 +114,13 @@ internal sealed class PageTableMapper
                 return SmmuError.NoMemory;
         }
         _removedGlobal = false;
+        _deferFrees = deferFrees;
+        _deferred = default;
         int splits = UnmapLevel(format, root, format.StartLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
         Debug.Assert(splits == splitsNeeded);
         removedGlobal = _removedGlobal;
+        emptiedTables = _deferred;
+        _deferred = default;
         return (long)unmapped;
     }
 
@@ -113,9 +140,9 @@ internal sealed class PageTableMapper
     /// table (creating missing tables and logging them), then fills consecutive slots. A larger leaf
     /// could only start at a table's first slot, so the size holds within the run. Advances va and pa.
     /// </summary>
-    private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes)
+    private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes, int forcedLeafLevel)
     {
-        int leafLevel = format.LeafLevel(va, pa, end - va);
+        int leafLevel = forcedLeafLevel == LargestLeaves ? format.LeafLevel(va, pa, end - va) : forcedLeafLevel;
         ulong table = root;
         for (int level = format.StartLevel; level < leafLevel; level++)
         {
@@ -230,7 +257,7 @@ internal sealed class PageTableMapper
     }
 
     /// <summary>
-    /// One level of <see cref="Unmap"/>. Returns the splits needed at and below this level. In a dry run,
+    /// One level of <see cref="Unmap(in TableFormat, ulong, ulong, ulong, ulong, bool, out bool, out PageList)"/>. Returns the splits needed at and below this level. In a dry run,
     /// <paramref name="insideSplitBlock"/> says that this level is a block that would have been split: it
     /// has no table yet (<paramref name="table"/> is meaningless) and every slot is a leaf. A flag, not a
     /// table address of 0: PA 0 is a valid table address.
@@ -256,8 +283,11 @@ internal sealed class PageTableMapper
                 splits += UnmapLevel(format, child, level + 1, va, slotEnd, commit, insideSplitBlock: false, ref unmapped);
                 if (commit && _pool.ValidCount(child) == 0)
                 {
-                    _pool.Free(child);
                     Clear(table, index);
+                    if (_deferFrees)
+                        _pool.Defer(ref _deferred, child);
+                    else
+                        _pool.Free(child);
                 }
             }
             else if (va == leafStart && slotEnd - va == size)

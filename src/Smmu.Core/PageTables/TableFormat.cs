@@ -125,6 +125,22 @@ internal readonly struct TableFormat
     /// <summary>True when a leaf (block or page) may sit at <paramref name="level"/>.</summary>
     public bool IsLeafLevel(int level) => level >= FirstBlockLevel;
 
+    /// <summary>
+    /// The level whose leaves are <paramref name="pageSize"/> bytes, if this format has leaves that size
+    /// (Linux's pgsize_bitmap: 4K: 4K, 2M, 1G; 16K: 16K, 32M; 64K: 64K, 512M — and, for a stage-2 table
+    /// whose start level allows it, nothing larger than the start level's blocks).
+    /// </summary>
+    public bool TryLevelOfPageSize(ulong pageSize, out int level)
+    {
+        for (level = Math.Max(FirstBlockLevel, StartLevel); level <= Geometry.LastLevel; level++)
+        {
+            if (LevelSize(level) == pageSize)
+                return true;
+        }
+        level = 0;
+        return false;
+    }
+
     /// <summary>The largest leaf level that alignment and the remaining size allow for mapping <paramref name="va"/> → <paramref name="pa"/>.</summary>
     public int LeafLevel(ulong va, ulong pa, ulong remaining)
     {

@@ -64,10 +64,16 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
             rc = TranslateSlow(streamId, Unsafe.Add(ref source, i), access, entry, out Unsafe.Add(ref destination, i));
             if (rc != SmmuError.Ok)
                 break;
-            bank = Streams.ContextBankOf(streamId);   // a fault handler that asked for a retry may have switched domains
             i++;
+            // A handler (a fault handler that asked for a retry, the sanitizer's) may have switched domains, or detached the stream.
+            bank = Streams.ContextBankOf(streamId);
+            if (bank < 0)
+            {
+                rc = i == count ? SmmuError.Ok : SmmuError.NoDevice;
+                break;
+            }
         }
-        int processed = rc == SmmuError.Ok ? i : i + 1;
+        int processed = rc == SmmuError.Ok || rc == SmmuError.NoDevice ? i : i + 1;
         Stats.Translations += (ulong)processed;
         Stats.TlbHits += (ulong)(processed - slow - walks);
         Stats.TlbMisses += (ulong)walks;
@@ -77,25 +83,35 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         return rc;
     }
 
-    public override void InvalidateAll() => CountInvalidation(Tlb.InvalidateAll<TKernel>());
-
-    public override void InvalidateAsid(ushort asid) =>
-        CountInvalidation(asid is TlbLayout.InvalidAsid or TlbLayout.NoAsid ? 0 : Tlb.InvalidateAsid<TKernel>(asid));
-
-    public override void InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid) =>
-        CountInvalidation(Tlb.InvalidateVa<TKernel>(asid == TlbLayout.InvalidAsid ? TlbLayout.NoAsid : asid, first, last, TagBase(vmid), anyVmid));
-
-    public override void InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid) =>
-        CountInvalidation(Tlb.InvalidateVaAllAsids<TKernel>(first, last, TagBase(vmid), anyVmid));
-
-    public override void InvalidateVmid(ushort vmid, bool stage1Only)
+    public override int Invalidate(in Invalidation operation)
     {
-        Stats.VmidInvalidations++;
-        CountInvalidation(Tlb.InvalidateVmid<TKernel>(vmid, stage1Only));
+        int removed = operation.Kind switch
+        {
+            InvalidationKind.All => Tlb.InvalidateAll<TKernel>(),
+            InvalidationKind.Asid => operation.Asid is TlbLayout.InvalidAsid or TlbLayout.NoAsid ? 0 : Tlb.InvalidateAsid<TKernel>(operation.Asid),
+            _ => Apply<EmptyWays>(operation),
+        };
+        if (operation.Kind == InvalidationKind.Vmid)
+            Stats.VmidInvalidations++;
+        CountInvalidation(removed);
+        return removed;
     }
 
-    public override void InvalidateIpa(ushort vmid, ulong first, ulong last) =>
-        CountInvalidation(Tlb.InvalidateIpa<TKernel>(first, last, TagBase(vmid) | TlbLayout.Stage2InputFlag));
+    public override int Watch(in Invalidation operation) => operation.Kind switch
+    {
+        InvalidationKind.All or InvalidationKind.Asid => 0,   // never deferred: syncs invalidate ranges
+        _ => Apply<WatchWays>(operation),
+    };
+
+    /// <summary>The range and VMID operations, with what they do to the ways they match.</summary>
+    private int Apply<TAction>(in Invalidation op) where TAction : struct, ITlbWayAction => op.Kind switch
+    {
+        InvalidationKind.Va => Tlb.InvalidateVa<TKernel, TAction>(op.Asid == TlbLayout.InvalidAsid ? TlbLayout.NoAsid : op.Asid,
+                                                                  op.First, op.Last, TagBase(op.Vmid), op.AnyVmid),
+        InvalidationKind.VaAllAsids => Tlb.InvalidateVaAllAsids<TKernel, TAction>(op.First, op.Last, TagBase(op.Vmid), op.AnyVmid),
+        InvalidationKind.Vmid => Tlb.InvalidateVmid<TKernel, TAction>(op.Vmid, op.Stage1Only),
+        _ => Tlb.InvalidateIpa<TKernel, TAction>(op.First, op.Last, TagBase(op.Vmid) | TlbLayout.Stage2InputFlag),
+    };
 
     private static ulong TagBase(ushort vmid) => (ulong)vmid << TlbLayout.VmidShift;
 
@@ -118,7 +134,19 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
                 entry = Tlb.Lookup<TKernel>(iova, cb.Tlb);
             FaultType fault;
             WalkInfo info;
-            if (entry >= 0 && cb.Regime != TranslationRegime.Nested)
+            if (entry >= 0 && Tlb.IsWatched(entry))
+            {
+                // Its invalidation is pending: the sanitizer judges it, and it translates as it would on hardware.
+                Stats.TlbHits++;
+                if (Sanitizer!.ServeWatched(streamId, bank, iova, access, entry, out pa))
+                    return SmmuError.Ok;
+                fault = FaultType.Permission;
+                info = default;
+                info.Stage = cb.Regime == TranslationRegime.Stage2 ? 2 : 1;
+                info.Level = Tlb.WatchedLevel(entry);
+                info.Ipa = info.Stage == 2 ? iova : 0;
+            }
+            else if (entry >= 0 && cb.Regime != TranslationRegime.Nested)
             {
                 Stats.TlbHits++;
                 if ((need & ~Tlb.RightsOf(entry)) == 0)

@@ -32,6 +32,7 @@ internal sealed unsafe partial class Tlb
             _nextVictim[set] = (ushort)((way + 1) & (Ways - 1));
         }
         nint entry = setBase + way;
+        ForgetWatch(entry);
         _tags[entry] = TagOf(input, leaf.Shift, context.TagBase, sizeClass);
         _asids[entry] = asid;
         _outputs[entry] = leaf.OutputBase;

@@ -7,7 +7,9 @@ namespace Smmu.Core.Translation;
 /// TLB maintenance, with the architecture's rules for entries without an ASID (ARM ARM, "TLB maintenance
 /// instructions": a by-ASID operation invalidates only non-global entries of that ASID; by-VA operations
 /// also invalidate global entries for the VA; by-VA-all-ASIDs and all invalidate everything that matches).
-/// Each returns how many valid entries it removed.
+/// Each returns how many valid entries it removed. The range, VMID and IPA operations are generic over
+/// what they do to the ways they match (<see cref="ITlbWayAction"/>): empty them, or mark them for the
+/// stale-TLB sanitizer when the invalidation is deferred.
 /// </summary>
 internal sealed unsafe partial class Tlb
 {
@@ -33,7 +35,8 @@ internal sealed unsafe partial class Tlb
     /// in every VMID when <paramref name="anyVmid"/>. Probes the sets of each block while that is cheaper
     /// than a sweep of every way.
     /// </summary>
-    public int InvalidateVa<TKernel>(ushort asid, ulong first, ulong last, ulong tagBase, bool anyVmid) where TKernel : struct, ITlbKernel
+    public int InvalidateVa<TKernel, TAction>(ushort asid, ulong first, ulong last, ulong tagBase, bool anyVmid)
+        where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         Debug.Assert(asid != TlbLayout.InvalidAsid);
         int removed = 0;
@@ -55,14 +58,14 @@ internal sealed unsafe partial class Tlb
                 {
                     ulong tag = TagOf(block << shift, shift, tagBase, sizeClass) & mask;
                     if (ownAsid)
-                        removed += EmptyMatching<TKernel>(SetOf(block, TlbContext.SetSalt(asid)), tag, sizeClass, mask, asid);
+                        removed += ActOnMatching<TKernel, TAction>(SetOf(block, TlbContext.SetSalt(asid)), tag, sizeClass, mask, asid);
                     if (globals)
-                        removed += EmptyMatching<TKernel>(SetOf(block, 0), tag, sizeClass, mask, TlbLayout.NoAsid);
+                        removed += ActOnMatching<TKernel, TAction>(SetOf(block, 0), tag, sizeClass, mask, TlbLayout.NoAsid);
                 }
             }
             else
             {
-                removed += SweepRange<TKernel>(first, last, shift, sizeClass, tagBase, mask, ownAsid ? asid : TlbLayout.NoAsid,
+                removed += SweepRange<TKernel, TAction>(first, last, shift, sizeClass, tagBase, mask, ownAsid ? asid : TlbLayout.NoAsid,
                                                globals ? TlbLayout.NoAsid : asid);
             }
         }
@@ -73,14 +76,15 @@ internal sealed unsafe partial class Tlb
     /// TLBIVAA over [first, last]: every stage-1 entry, of any ASID or global, that overlaps the range,
     /// within a VMID or in every VMID. The set depends on the ASID, so this sweeps every way.
     /// </summary>
-    public int InvalidateVaAllAsids<TKernel>(ulong first, ulong last, ulong tagBase, bool anyVmid) where TKernel : struct, ITlbKernel
+    public int InvalidateVaAllAsids<TKernel, TAction>(ulong first, ulong last, ulong tagBase, bool anyVmid)
+        where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         int removed = 0;
         ulong mask = anyVmid ? TlbLayout.AnyVmidMask : ulong.MaxValue;
         for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
         {
             if ((_sizeClasses & (1u << sizeClass)) != 0)
-                removed += SweepRange<TKernel>(first, last, TlbLayout.SizeClassShift(sizeClass), sizeClass, tagBase, mask,
+                removed += SweepRange<TKernel, TAction>(first, last, TlbLayout.SizeClassShift(sizeClass), sizeClass, tagBase, mask,
                                                TlbLayout.InvalidAsid, TlbLayout.InvalidAsid);
         }
         return removed;
@@ -91,7 +95,7 @@ internal sealed unsafe partial class Tlb
     /// only those translating an IOVA (stage-1 and combined entries; TLBIVMALLS1 in SMMU terms), not the
     /// stage-2-only ones. A sweep of every way.
     /// </summary>
-    public int InvalidateVmid<TKernel>(ushort vmid, bool stage1Only) where TKernel : struct, ITlbKernel
+    public int InvalidateVmid<TKernel, TAction>(ushort vmid, bool stage1Only) where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         int removed = 0;
         for (nint group = 0; group < Entries; group += TlbLayout.GroupWays)
@@ -103,7 +107,7 @@ internal sealed unsafe partial class Tlb
             match &= ~TKernel.MatchAsidGroup(asids, TlbLayout.InvalidAsid);
             if (stage1Only)
                 match &= ~Stage2InputWays(group);
-            removed += Empty(asids, match);
+            removed += TAction.Apply(this, group, match);
         }
         return removed;
     }
@@ -112,7 +116,7 @@ internal sealed unsafe partial class Tlb
     /// TLBIIPAS2 over [first, last]: the stage-2-only entries (no ASID, unsalted) of the VMID in
     /// <paramref name="tagBase"/> whose IPA range overlaps it. Probes each block's set while cheaper than a sweep.
     /// </summary>
-    public int InvalidateIpa<TKernel>(ulong first, ulong last, ulong tagBase) where TKernel : struct, ITlbKernel
+    public int InvalidateIpa<TKernel, TAction>(ulong first, ulong last, ulong tagBase) where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         int removed = 0;
         for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
@@ -125,7 +129,7 @@ internal sealed unsafe partial class Tlb
             if (lastBlock - firstBlock < (ulong)Sets)
             {
                 for (ulong block = firstBlock; block <= lastBlock; block++)
-                    removed += EmptyMatching<TKernel>(SetOf(block, 0), TagOf(block << shift, shift, tagBase, sizeClass), (int)kind, ulong.MaxValue,
+                    removed += ActOnMatching<TKernel, TAction>(SetOf(block, 0), TagOf(block << shift, shift, tagBase, sizeClass), (int)kind, ulong.MaxValue,
                                                       TlbLayout.NoAsid);
             }
             else
@@ -136,7 +140,7 @@ internal sealed unsafe partial class Tlb
                 {
                     uint match = TKernel.MatchRangeGroup(_tags + group, low, span, kind, ulong.MaxValue);
                     if (match != 0)
-                        removed += Empty(_asids + group, match & TKernel.MatchAsidGroup(_asids + group, TlbLayout.NoAsid));
+                        removed += TAction.Apply(this, group, match & TKernel.MatchAsidGroup(_asids + group, TlbLayout.NoAsid));
                 }
             }
         }
@@ -152,8 +156,9 @@ internal sealed unsafe partial class Tlb
         return ways;
     }
 
-    /// <summary>Empties the ways of one set whose masked tag is <paramref name="tag"/>, of kind <paramref name="kind"/>, with ASID <paramref name="asid"/>.</summary>
-    private int EmptyMatching<TKernel>(int set, ulong tag, int kind, ulong mask, ushort asid) where TKernel : struct, ITlbKernel
+    /// <summary>Acts on the ways of one set whose masked tag is <paramref name="tag"/>, of kind <paramref name="kind"/>, with ASID <paramref name="asid"/>.</summary>
+    private int ActOnMatching<TKernel, TAction>(int set, ulong tag, int kind, ulong mask, ushort asid)
+        where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         nint setBase = (nint)set << _waysLog2;
         int removed = 0;
@@ -161,7 +166,7 @@ internal sealed unsafe partial class Tlb
         {
             uint match = TKernel.MatchRangeGroup(_tags + setBase + group, tag, 0, (uint)kind, mask)
                          & TKernel.MatchAsidGroup(_asids + setBase + group, asid) & _groupMask;
-            removed += Empty(_asids + setBase + group, match);
+            removed += TAction.Apply(this, setBase + group, match);
         }
         return removed;
     }
@@ -171,8 +176,8 @@ internal sealed unsafe partial class Tlb
     /// lies in the range's blocks, with ASID <paramref name="asid"/> or <paramref name="otherAsid"/> —
     /// or any ASID when <paramref name="asid"/> is <see cref="TlbLayout.InvalidAsid"/>.
     /// </summary>
-    private int SweepRange<TKernel>(ulong first, ulong last, int shift, int sizeClass, ulong tagBase, ulong mask, ushort asid, ushort otherAsid)
-        where TKernel : struct, ITlbKernel
+    private int SweepRange<TKernel, TAction>(ulong first, ulong last, int shift, int sizeClass, ulong tagBase, ulong mask, ushort asid, ushort otherAsid)
+        where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         ulong firstBlock = first >> shift, lastBlock = last >> shift;
         ulong low = TagOf(firstBlock << shift, shift, tagBase, sizeClass) & mask;
@@ -187,16 +192,11 @@ internal sealed unsafe partial class Tlb
             match &= asid == TlbLayout.InvalidAsid
                 ? ~TKernel.MatchAsidGroup(asids, TlbLayout.InvalidAsid)
                 : TKernel.MatchAsidGroup(asids, asid) | TKernel.MatchAsidGroup(asids, otherAsid);
-            removed += Empty(asids, match);
+            removed += TAction.Apply(this, group, match);
         }
         return removed;
     }
 
-    private static int Empty(ushort* asids, uint ways)
-    {
-        int removed = BitOperations.PopCount(ways);
-        for (; ways != 0; ways &= ways - 1)
-            asids[BitOperations.TrailingZeroCount(ways)] = TlbLayout.InvalidAsid;
-        return removed;
-    }
+    /// <summary>Empties one way (see <see cref="EmptyWays"/>).</summary>
+    internal void EmptyWay(nint entry) => _asids[entry] = TlbLayout.InvalidAsid;
 }

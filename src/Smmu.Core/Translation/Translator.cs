@@ -19,6 +19,9 @@ internal abstract class Translator
     public readonly PagePool Pool;
     public readonly FaultUnit Faults;
 
+    /// <summary>Judges the hits on watched entries (set when the instance has the sanitizer; only a watched entry reaches it).</summary>
+    public Maintenance.Sanitizer? Sanitizer { get; set; }
+
     /// <summary>The instance's counters; the page counts are filled in by whoever reads them.</summary>
     public SmmuStats Stats;
 
@@ -51,30 +54,41 @@ internal abstract class Translator
     /// <summary>Translates in order, stopping at the first failure (see <see cref="SmmuInstance.TranslateBatch"/>).</summary>
     public abstract int TranslateBatch(uint streamId, ReadOnlySpan<ulong> iovas, Span<ulong> pas, SmmuAccess access, out int done);
 
+    /// <summary>Performs a TLB maintenance operation and counts it; returns the valid entries it removed.</summary>
+    public abstract int Invalidate(in Invalidation operation);
+
+    /// <summary>
+    /// For the sanitizer: watches the entries <paramref name="operation"/> would remove, now that it is
+    /// deferred (see <see cref="Tlb.WatchWay"/>); returns how many it began to watch. Not counted as maintenance.
+    /// </summary>
+    public abstract int Watch(in Invalidation operation);
+
     /// <summary>TLBIALL.</summary>
-    public abstract void InvalidateAll();
+    public void InvalidateAll() => Invalidate(new Invalidation(InvalidationKind.All));
 
     /// <summary>TLBIASID: the non-global entries of <paramref name="asid"/>; an ASID that is never handed out (0, 0xFFFF) removes none.</summary>
-    public abstract void InvalidateAsid(ushort asid);
+    public void InvalidateAsid(ushort asid) => Invalidate(new Invalidation(InvalidationKind.Asid, Asid: asid));
 
     /// <summary>
     /// TLBIVA over [first, last] (inclusive, one half): <paramref name="asid"/>'s stage-1 entries and the
     /// global ones (an ASID never handed out: the global ones only), in VMID <paramref name="vmid"/> or
     /// (with <paramref name="anyVmid"/>) in every VMID.
     /// </summary>
-    public abstract void InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid);
+    public void InvalidateVa(ushort asid, ulong first, ulong last, ushort vmid, bool anyVmid) =>
+        Invalidate(new Invalidation(InvalidationKind.Va, first, last, asid, vmid, anyVmid));
 
     /// <summary>TLBIVAA over [first, last]: every stage-1 entry, any ASID, in one VMID or every VMID.</summary>
-    public abstract void InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid);
+    public void InvalidateVaAllAsids(ulong first, ulong last, ushort vmid, bool anyVmid) =>
+        Invalidate(new Invalidation(InvalidationKind.VaAllAsids, first, last, Vmid: vmid, AnyVmid: anyVmid));
 
     /// <summary>
     /// TLBIVMALL: every entry of <paramref name="vmid"/> — with <paramref name="stage1Only"/>, the entries
     /// that translate an IOVA (stage-1 and combined), not the stage-2-only ones.
     /// </summary>
-    public abstract void InvalidateVmid(ushort vmid, bool stage1Only);
+    public void InvalidateVmid(ushort vmid, bool stage1Only) => Invalidate(new Invalidation(InvalidationKind.Vmid, Vmid: vmid, Stage1Only: stage1Only));
 
     /// <summary>TLBIIPAS2 over [first, last]: the stage-2-only entries of <paramref name="vmid"/> for those IPAs.</summary>
-    public abstract void InvalidateIpa(ushort vmid, ulong first, ulong last);
+    public void InvalidateIpa(ushort vmid, ulong first, ulong last) => Invalidate(new Invalidation(InvalidationKind.Ipa, first, last, Vmid: vmid));
 
     /// <summary>
     /// A software walk of one domain's tables (<c>iommu_iova_to_phys</c>): the output address of any valid
