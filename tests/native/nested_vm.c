@@ -155,6 +155,7 @@ static int vm_up(struct vm *v)
     CHECK(cb.asid == v->base_asid && cb.ttbr0 == attr_ttbr0(v->smmu, v->base) && cb.active_domain == v->base
               && cb.granule == 4096 && cb.ttbr1 == 0,
           "CB stage 1: the guest's base domain, ASID %u, TTBR0 0x%llx", cb.asid, (unsigned long long)cb.ttbr0);
+    CHECK(attr_u64(v->smmu, v->base, SMMU_ATTR_TTBR1) == 0, "SMMU_ATTR_TTBR1 of a bank that is not split reads 0");
     CHECK_RC(SMMU_EPERM, smmu_domain_set_attr(v->smmu, v->s2, SMMU_ATTR_VMID, &v->vmid, sizeof v->vmid));
     CHECK_RC(SMMU_EPERM, smmu_domain_set_attr(v->smmu, v->s2, SMMU_ATTR_VTTBR, &vttbr, sizeof vttbr));
     {
