@@ -129,6 +129,9 @@ internal sealed class AdrenoSplitScenario : IDisposable
         SmmuFault neither = probe.Expect(0x0001_0000_0000_0000, SmmuAccess.Read, asBase, "an IOVA in neither half");
         probe.Expect(0xFFFE_0000_0000_0000, SmmuAccess.Write, asBase, "an IOVA in neither half, below the upper one");
         Check.That(Translate(RingIova + 0x918, SmmuAccess.Read) == RingPa + 0x918, "the globals translate with no process switched in");
+        Check.Ok(Smmu.IovaToPhys(Base, ScratchIova + 0x1FF8, out ulong softPa), "iova_to_phys in TTBR1");
+        Check.That(softPa == ScratchPa + 0x1FF8, "iova_to_phys of the split base walks its TTBR1 half");
+        Check.That(Smmu.IovaToPhys(_processes[0], RingIova, out _) == SmmuError.Range, "a process has no upper half");
 
         var leaf = new DescriptorWalk(Smmu, ttbr1 & DescriptorWalk.AddressMask, RingIova);
         Check.That(leaf.IsLeaf && leaf.LeafLevel == 3, "the first ring page is a level-3 page of TTBR1's tables");

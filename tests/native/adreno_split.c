@@ -212,6 +212,12 @@ static void split_basics(struct gpu *g)
     pa = xlate(g->smmu, DEV, 0xfffffffffffffff8ull, WR, &rc);
     CHECK(rc == 0 && pa == 0x2000400ff8ull, "%s: the last 8 bytes of the address space -> rc %d pa 0x%llx", mode, rc,
           (unsigned long long)pa);
+    /* The software walk knows each domain's half too. */
+    CHECK_RC(0, smmu_iova_to_phys(g->smmu, g->base, SCRATCH_IOVA + 0x1ff8, &pa));
+    CHECK(pa == SCRATCH_PA + 0x1ff8, "iova_to_phys of the split base in TTBR1 -> 0x%llx", (unsigned long long)pa);
+    CHECK_RC(0, smmu_iova_to_phys(g->smmu, g->proc[2], PROC_IOVA + 0x3008, &pa));
+    CHECK(pa == PROC_PA(2) + 0x3008, "iova_to_phys of a process in TTBR0 -> 0x%llx", (unsigned long long)pa);
+    CHECK_RC(SMMU_ERANGE, smmu_iova_to_phys(g->smmu, g->proc[2], RING_IOVA, &pa));
     /* A hole in TTBR1 is an ordinary walk fault, at the level where the walk stopped. */
     e.iova = RING_IOVA + RING_PAGES * PAGE;    /* after the ring, same level-3 table */
     e.access = RD;
