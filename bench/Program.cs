@@ -1,5 +1,5 @@
 // Smmu.Bench: one console app for the seed demo, the BenchmarkDotNet suite and the scaling plots.
-//   dotnet run -c Release --project bench -- seed              the seed scenario and ASID tagging vs flush
+//   dotnet run -c Release --project bench -- seed              the seed scenario, ASID tagging vs flush, the Adreno split, a nested VM
 //   dotnet run -c Release --project bench -- plots [outdir]    Stopwatch sweeps drawn as PNG + CSV (default docs/plots)
 //   dotnet run -c Release --project bench -- --filter '*Hit*'  anything else goes to BenchmarkDotNet
 using BenchmarkDotNet.Running;
