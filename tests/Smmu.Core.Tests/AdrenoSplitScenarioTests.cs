@@ -82,11 +82,10 @@ public class AdrenoSplitScenarioTests
     }
 
     /// <summary>
-    /// smmu.h (smmu_map): a range below 2^64 - 2^ias on a split base domain is ERANGE. The model answers
-    /// EINVAL: <c>SmmuInstance.InputOffset</c> turns such an IOVA into ~0, which fails the mapper's alignment
-    /// check before its range check (unmap alike; iova_to_phys is right). A reproducer, for src/'s owner.
+    /// smmu.h (smmu_map): a range below 2^64 - 2^ias on a split base domain is ERANGE, for map, unmap and
+    /// iova_to_phys alike (the mapper checks the range against the domain's input base).
     /// </summary>
-    [Fact(Skip = "model bug, reported: map/unmap outside a split domain's half return EINVAL instead of ERANGE")]
+    [Fact]
     public void MapOutsideASplitDomainsHalfIsRange()
     {
         using var smmu = Create();
