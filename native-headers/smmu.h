@@ -420,15 +420,16 @@ int32_t smmu_map_pages(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t pad
  * iommu_iotlb_gather_add_page rules: if g already holds a range that is disjoint from this one
  * (neither overlapping nor adjacent), or another pgsize, it is synced first; so is a g holding
  * another domain's unmaps. An unmap that removed nothing leaves g as it was.
- * Returns the bytes unmapped, or EBADF; EINVAL (g with a wrong size or a forged ticket; pgsize not
- * a leaf size, pgcount 0, iova not aligned to pgsize); ERANGE (overflow, outside the domain's half);
- * ENOMEM (no table for a split). On error g and the model are unchanged. */
+ * Returns the bytes unmapped, or EINVAL (g with a wrong size); EBADF; EINVAL (g with a ticket the
+ * instance never issued; pgsize not a leaf size, pgcount 0, iova not aligned to pgsize); ERANGE
+ * (overflow, outside the domain's half); ENOMEM (no table for a split). On error g and the model
+ * are unchanged. */
 int64_t smmu_unmap_pages(smmu_t smmu, smmu_domain_t d, uint64_t iova, uint64_t pgsize,
                          uint64_t pgcount, smmu_gather *g);   /* g NULL: invalidate now */
 
 /* Performs g's invalidation (lazy mode: queues it), then frees the tables its unmaps emptied, and
- * empties g (iotlb_sync). An empty g does nothing. Errors: EINVAL (NULL); EBADF; EINVAL (g holds
- * another domain's unmaps, wrong size, forged ticket). */
+ * empties g (iotlb_sync). An empty g does nothing. Errors: EINVAL (NULL, wrong size); EBADF; EINVAL
+ * (a ticket the instance never issued, or g holds another domain's unmaps). */
 int32_t smmu_iotlb_sync(smmu_t smmu, smmu_domain_t d, smmu_gather *g);
 
 /* Lazy mode: the pending flush-all now (an invalidate-all, then the queued syncs' tables freed).

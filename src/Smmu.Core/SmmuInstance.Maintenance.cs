@@ -67,6 +67,8 @@ public sealed partial class SmmuInstance
     public int IotlbSync(DomainHandle domain, ref SmmuGather gather)
     {
         ThrowIfDisposed();
+        if (gather.Size != SmmuGather.CurrentSize)
+            return SmmuError.Invalid;   // struct sizes come before handles
         if (!_domains.TryResolve(domain, out _))
             return SmmuError.BadHandle;
         return _maintenance.Sync(ref gather, domain);
@@ -122,10 +124,12 @@ public sealed partial class SmmuInstance
     private long UnmapPages(DomainHandle domain, ulong iova, ulong pageSize, ulong pageCount, ref SmmuGather gather, bool gathered)
     {
         ThrowIfDisposed();
+        if (gathered && gather.Size != SmmuGather.CurrentSize)
+            return SmmuError.Invalid;   // struct sizes come before handles
         if (!_domains.TryResolve(domain, out int index))
             return SmmuError.BadHandle;
         if (gathered && _maintenance.Check(gather) != SmmuError.Ok)
-            return SmmuError.Invalid;
+            return SmmuError.Invalid;   // a forged ticket
         ref Domain d = ref _domains[index];
         int rc = CheckPages(d, iova, pageSize, pageCount, out _);
         if (rc != SmmuError.Ok)

@@ -154,6 +154,8 @@ public class DeferredMaintenanceTests
             Fails(SmmuError.Invalid, (int)smmu.UnmapPages(d, Iova, Page, 1, ref forged));
             SmmuGather unsized = default;      // not initialized
             Fails(SmmuError.Invalid, smmu.IotlbSync(d, ref unsized));
+            Fails(SmmuError.Invalid, smmu.IotlbSync(default, ref unsized));                        // struct sizes before handles
+            Fails(SmmuError.Invalid, (int)smmu.UnmapPages(default, Iova, Page, 1, ref unsized));
             Fails(SmmuError.BadHandle, smmu.IotlbSync(default, ref gather));
 
             SmmuGather copy = gather;

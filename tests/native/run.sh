@@ -26,7 +26,7 @@ header=$repo/native-headers/smmu.h
 build=$here/build
 mkdir -p "$build"
 
-drivers=(layout seed_fn constraints errors faults threads adreno_split nested_vm granules)
+drivers=(layout seed_fn constraints errors faults threads adreno_split nested_vm granules deferred)
 CFLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 "-I$repo/native-headers")
 LDFLAGS=("-L$libdir" -lsmmu "-Wl,-rpath,$libdir" -pthread)
 
