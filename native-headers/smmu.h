@@ -329,6 +329,287 @@ int32_t smmu_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t 
 int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas, uint64_t *out_pas,
                              size_t count, uint32_t access, size_t *out_done); /* stops at first fault */
 
+/* ---- The inline fast path ------------------------------------------------------------------------ */
+/* A C simulator translating one transaction at a time (a QEMU IOMMU translate callback, a SystemC
+ * b_transport) pays for every library call: ~5 ns of NativeAOT transition before any work. So, as
+ * QEMU's softmmu TLB does, hits are served in the caller's code: with GCC or Clang, smmu_translate
+ * and smmu_translate_batch below are macros for static inline functions that probe a read-only view
+ * of the instance's TLB and call the library only for what a hit cannot answer (a miss, a hit
+ * without the rights, a bad argument, a destroyed instance). Results, faults, handler calls and
+ * statistics are exactly the library's: a view hit is a translation and a TLB hit in smmu_stats
+ * (the library adds the view's `hits`), a lookup probes what the library's lookup probes in the
+ * same order, and every other outcome is the library's own. Taking the functions' addresses gives
+ * the exported functions. Define SMMU_NO_INLINE before including this header to call the library
+ * for everything.
+ *
+ * The view of an instance is valid for the life of the process (a destroyed instance's view has
+ * handle 0, which sends every call to the library: EBADF), is written by the library only during
+ * calls on that instance, and follows the instance's threading rule: one thread at a time.
+ * smmu_fast_views() returns the table of views, one per instance slot (an smmu_t's bits 9:0); the
+ * inline functions cache its address per translation unit. Layout version 1; tags, ASIDs, the
+ * size classes and the set index are smmu's TLB's, described in docs/design.md ("The TLB"). */
+
+#define SMMU_FAST_VIEW_VERSION 1
+#define SMMU_FAST_VIEW_SLOTS   1024u
+
+typedef struct smmu_fast_bank {
+    uint16_t asid;              /* the ASID lookups match (0xffff: entries without an ASID only) */
+    uint16_t reserved0;
+    uint32_t reserved1;
+    uint64_t salt;              /* XORed onto the block number to pick the set */
+    uint64_t tag_base;          /* XORed onto the aligned input: VMID << 48 | stage-2-input flag (bit 4) */
+} smmu_fast_bank;
+
+typedef struct smmu_fast_view {
+    uint32_t handle;            /* the smmu_t served; 0: none (call the library) */
+    uint32_t num_stream_ids;
+    uint32_t size_classes;      /* bit c: the TLB holds entries of size class c */
+    uint32_t no_asid_classes;   /* bit c: ... entries without an ASID (global, stage-2-only) of class c */
+    uint64_t set_mask;          /* sets - 1 */
+    uint32_t ways_log2;
+    uint32_t group_mask;        /* ways of an 8-way group that belong to one set */
+    const int32_t *stream_bank; /* per stream ID: its context bank, or -1 */
+    const smmu_fast_bank *banks;/* per context bank */
+    const uint64_t *tags;       /* per TLB entry (set * ways + way): tag */
+    const uint16_t *asids;      /* ASID: 0 empty way, 0xffff none */
+    const uint64_t *outputs;    /* the page's or block's output address */
+    const uint8_t *info;        /* [7:6] leaf level, [5:0] rights: priv R W X, unpriv R W X */
+    uint64_t hits;              /* translations served inline: the only field callers write */
+    uint64_t reserved[5];
+} smmu_fast_view;               /* 128 bytes */
+
+/* The table of SMMU_FAST_VIEW_SLOTS views (NULL if the library could not make it). */
+smmu_fast_view *smmu_fast_views(void);
+
+#if defined(__GNUC__) && !defined(SMMU_NO_INLINE)
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* The per-translation-unit cache of smmu_fast_views(): every caller stores the same value. */
+static smmu_fast_view *smmu_inl_view_table __attribute__((unused));
+
+static inline smmu_fast_view *smmu_inl_view(smmu_t smmu)
+{
+    smmu_fast_view *table = __atomic_load_n(&smmu_inl_view_table, __ATOMIC_RELAXED);
+    if (__builtin_expect(table == NULL, 0)) {
+        table = smmu_fast_views();
+        if (table == NULL)
+            return NULL;
+        __atomic_store_n(&smmu_inl_view_table, table, __ATOMIC_RELAXED);
+    }
+    return table + (smmu & (SMMU_FAST_VIEW_SLOTS - 1u));
+}
+
+/* log2 of the bytes an entry of each size class covers: 4K, 16K, 64K, 2M, 32M, 512M, 1G. */
+static inline unsigned smmu_inl_class_shift(unsigned size_class)
+{
+    return (unsigned)((0x001e1d1915100e0cull >> (size_class * 8u)) & 0xffu);
+}
+
+/* The ways among 8 consecutive entries whose tag and ASID match, as a bit mask (the columns are
+ * padded: 8 entries can always be read). With AVX2 or AVX-512 enabled at compile time, one or two
+ * vector compares, as the library's own kernels do. */
+static inline uint32_t smmu_inl_match8(const uint64_t *tags, const uint16_t *asids, uint64_t tag, uint16_t asid)
+{
+#if defined(__AVX2__)
+#if defined(__AVX512F__)
+    uint32_t match = (uint32_t)_mm512_cmpeq_epi64_mask(_mm512_loadu_si512((const void *)tags),
+                                                       _mm512_set1_epi64((long long)tag));
+#else
+    __m256i wanted = _mm256_set1_epi64x((long long)tag);
+    __m256i low = _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)tags), wanted);
+    __m256i high = _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)(tags + 4)), wanted);
+    uint32_t match = (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(low))
+                     | (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(high)) << 4;
+#endif
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    return match & (uint32_t)_mm_cmpeq_epi16_mask(_mm_loadu_si128((const __m128i *)asids), _mm_set1_epi16((short)asid));
+#else
+    __m128i same = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)asids), _mm_set1_epi16((short)asid));
+    return match & (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(same, _mm_setzero_si128()));
+#endif
+#else
+    uint32_t match = 0;
+    unsigned w;
+    for (w = 0; w < 8; w++)
+        match |= (uint32_t)((tags[w] == tag) & (asids[w] == asid)) << w;
+    return match;
+#endif
+}
+
+/* What a lookup reads, copied out of the view and the bank once per call so that a batch keeps it in
+ * registers (stores to out_pas could otherwise alias the view). */
+typedef struct smmu_inl_tlb {
+    const uint64_t *tags;
+    const uint16_t *asids;
+    const uint64_t *outputs;
+    const uint8_t *info;
+    uint64_t set_mask, salt, tag_base;
+    uint32_t classes, no_asid, ways_log2, group_mask;
+    uint16_t asid;
+} smmu_inl_tlb;
+
+static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_bank *b)
+{
+    smmu_inl_tlb t;
+    t.tags = v->tags;
+    t.asids = v->asids;
+    t.outputs = v->outputs;
+    t.info = v->info;
+    t.set_mask = v->set_mask;
+    t.salt = b->salt;
+    t.tag_base = b->tag_base;
+    t.classes = v->size_classes;
+    t.no_asid = b->asid == 0xffffu ? 0u : v->no_asid_classes;   /* a bank without an ASID probed them already */
+    t.ways_log2 = v->ways_log2;
+    t.group_mask = v->group_mask;
+    t.asid = b->asid;
+    return t;
+}
+
+/* The entry of one set whose tag and ASID match, or -1. */
+static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint64_t set, uint64_t tag, uint16_t asid)
+{
+    size_t base = (size_t)set << t->ways_log2, ways = (size_t)1 << t->ways_log2, group = 0;
+    do {
+        uint32_t match = smmu_inl_match8(t->tags + base + group, t->asids + base + group, tag, asid) & t->group_mask;
+        if (match != 0)
+            return (int32_t)(base + group + (size_t)__builtin_ctz(match));
+        group += 8;
+    } while (group < ways);
+    return -1;
+}
+
+/* The library's lookup: each size class present, smallest first: the ASID's salted set, then (if the
+ * class holds entries without an ASID) the unsalted set. On a hit whose rights cover `need`, the
+ * output address; 0 for a miss or a hit without the rights (the library decides those). */
+static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t input, uint32_t need, uint64_t *out)
+{
+    uint32_t classes = t->classes;
+    while (classes != 0) {
+        unsigned c = (unsigned)__builtin_ctz(classes), shift = smmu_inl_class_shift(c);
+        uint64_t block = input >> shift;
+        uint64_t tag = ((block << shift) ^ t->tag_base) | c;
+        int32_t e = smmu_inl_probe(t, (block ^ t->salt) & t->set_mask, tag, t->asid);
+        if (e < 0 && ((t->no_asid >> c) & 1u))
+            e = smmu_inl_probe(t, block & t->set_mask, tag, 0xffffu);
+        if (e >= 0) {
+            if ((need & ~(uint32_t)t->info[e] & 0x3fu) != 0)
+                return 0;
+            *out = t->outputs[e] | (input & ((1ull << shift) - 1u));
+            return 1;
+        }
+        classes &= classes - 1u;
+    }
+    return 0;
+}
+
+/* The common case, as the library's hit loop specializes it: one size class cached and 8-way sets, so
+ * one probe of the ASID's set per translation. Translates iovas[0..count) while each hits there with
+ * the rights; returns how many did. Everything else (a miss there, an entry without an ASID, a hit
+ * without the rights) stops it, and the caller falls back. Its inputs are plain values, so a loop
+ * keeps them in registers whatever out_pas aliases. */
+static inline size_t smmu_inl_run8(const uint64_t *tags, const uint16_t *asids, const uint64_t *outputs,
+                                   const uint8_t *info, uint64_t set_mask, uint64_t salt, uint64_t tag_base,
+                                   uint16_t asid, unsigned size_class, uint32_t need, const uint64_t *iovas,
+                                   uint64_t *out_pas, size_t count)
+{
+    unsigned shift = smmu_inl_class_shift(size_class);
+    size_t i;
+    for (i = 0; i < count; i++) {
+        uint64_t input = iovas[i], block = input >> shift;
+        uint64_t tag = ((block << shift) ^ tag_base) | size_class;
+        size_t base = (size_t)((block ^ salt) & set_mask) << 3, e;
+        uint32_t match = smmu_inl_match8(tags + base, asids + base, tag, asid);
+        if (match == 0)
+            break;
+        e = base + (size_t)__builtin_ctz(match);
+        if ((need & ~(uint32_t)info[e] & 0x3fu) != 0)
+            break;
+        out_pas[i] = outputs[e] | (input & ((1ull << shift) - 1u));
+    }
+    return i;
+}
+
+/* Serves iovas[0..count) from the view while they hit: the common case's loop, then the general lookup
+ * for the one it stopped at (and on, while they hit). Returns how many it translated. */
+static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_bank *b, uint32_t need,
+                                    const uint64_t *iovas, uint64_t *out_pas, size_t count)
+{
+    uint32_t classes = v->size_classes;
+    size_t i = 0;
+    if (v->ways_log2 == 3 && classes != 0 && (classes & (classes - 1u)) == 0)
+        i = smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
+                          (unsigned)__builtin_ctz(classes), need, iovas, out_pas, count);
+    if (i < count) {
+        smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
+        while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))
+            i++;
+    }
+    return i;
+}
+
+/* The rights an access needs (the info byte's layout); 0 for an invalid access. */
+static inline uint32_t smmu_inl_need(uint32_t access)
+{
+    uint32_t kinds = access & 7u;
+    if ((access & ~0xfu) != 0)
+        return 0;
+    return (access & 8u) ? kinds : kinds << 3;
+}
+
+/* The context bank of a call the view can serve, or NULL (then the library decides). */
+static inline const smmu_fast_bank *smmu_inl_bank(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
+{
+    int32_t bank;
+    if (v == NULL || v->handle != smmu || smmu == 0 || stream_id >= v->num_stream_ids)
+        return NULL;
+    bank = v->stream_bank[stream_id];
+    return bank < 0 ? NULL : &v->banks[bank];
+}
+
+static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
+                                         uint64_t *out_pa)
+{
+    smmu_fast_view *v = smmu_inl_view(smmu);
+    const smmu_fast_bank *b = smmu_inl_bank(v, smmu, stream_id);
+    uint32_t need = smmu_inl_need(access);
+    if (b != NULL && need != 0 && out_pa != NULL && smmu_inl_serve(v, b, need, &iova, out_pa, 1) == 1) {
+        v->hits++;
+        return 0;
+    }
+    return (smmu_translate)(smmu, stream_id, iova, access, out_pa);
+}
+
+static inline int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
+                                               uint64_t *out_pas, size_t count, uint32_t access, size_t *out_done)
+{
+    smmu_fast_view *v = smmu_inl_view(smmu);
+    const smmu_fast_bank *b = smmu_inl_bank(v, smmu, stream_id);
+    uint32_t need = smmu_inl_need(access);
+    size_t i = 0, done = 0;
+    int32_t rc;
+    if (b == NULL || need == 0 || iovas == NULL || out_pas == NULL || out_done == NULL || count > 0x7fffffffu)
+        return (smmu_translate_batch)(smmu, stream_id, iovas, out_pas, count, access, out_done);
+    i = smmu_inl_serve(v, b, need, iovas, out_pas, count);
+    v->hits += i;
+    if (i == count) {
+        *out_done = count;
+        return 0;
+    }
+    rc = (smmu_translate_batch)(smmu, stream_id, iovas + i, out_pas + i, count - i, access, &done);
+    *out_done = i + done;
+    return rc;
+}
+
+#define smmu_translate(smmu, stream_id, iova, access, out_pa) \
+    smmu_inl_translate((smmu), (stream_id), (iova), (access), (out_pa))
+#define smmu_translate_batch(smmu, stream_id, iovas, out_pas, count, access, out_done) \
+    smmu_inl_translate_batch((smmu), (stream_id), (iovas), (out_pas), (count), (access), (out_done))
+
+#endif /* __GNUC__ && !SMMU_NO_INLINE */
+
 /* ---- TLB maintenance ----------------------------------------------------------------------------- */
 /* The architecture's rules for global (nG = 0) entries (ARM ARM, TLB maintenance): by ASID spares
  * them; by VA, by VA for all ASIDs, by VMID and all remove them. The stage-1 operations below take

@@ -65,6 +65,7 @@ public sealed partial class SmmuInstance : IDisposable
                 _translator.Sanitizer = _sanitizer;
             }
             _maintenance = new DeferredMaintenance(_domains, _pool, _translator, _sanitizer, config);
+            _translator.Expose(slot, Handle);   // last: C may serve hits from now on
         }
         catch
         {
@@ -162,7 +163,7 @@ public sealed partial class SmmuInstance : IDisposable
     public int GetStats(out SmmuStats stats)
     {
         ThrowIfDisposed();
-        stats = _translator.Stats;
+        stats = _translator.StatsSnapshot();
         stats.PtPagesInUse = (ulong)_pool.PagesInUse;
         stats.PtPagesFree = (ulong)_pool.FreePages;
         return SmmuError.Ok;
@@ -182,7 +183,7 @@ public sealed partial class SmmuInstance : IDisposable
     public int ResetStats()
     {
         ThrowIfDisposed();
-        _translator.Stats = new SmmuStats { Size = SmmuStats.CurrentSize };
+        _translator.ResetStats();
         return SmmuError.Ok;
     }
 
@@ -195,8 +196,8 @@ public sealed partial class SmmuInstance : IDisposable
         if (_faults.InHandler || _sanitizer.InHandler)
             throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault or sanitizer handler");
         _disposed = true;
+        _translator.Dispose();   // first: takes C's view down
         _pool.Dispose();
-        _translator.Tlb.Dispose();
         ReleaseSlot();
         GC.SuppressFinalize(this);
     }

@@ -57,4 +57,17 @@ internal static unsafe partial class Exports
             return ExportGuard.Fail(e);
         }
     }
+
+    [UnmanagedCallersOnly(EntryPoint = "smmu_fast_views")]
+    public static void* FastViews()
+    {
+        try
+        {
+            return Smmu.Core.Translation.FastPathViews.Table;
+        }
+        catch (Exception)
+        {
+            return null;   // no table: the header's inline path calls the library for everything
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Smmu.Core;
+using Smmu.Core.Translation;
 
 namespace Smmu.Interop.Tests;
 
@@ -121,6 +122,33 @@ public class LayoutTests
     [InlineData(nameof(SmmuStaleReport.TablePages), 72)]
     [InlineData(nameof(SmmuStaleReport.Reserved), 76)]
     public void StaleReportOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<SmmuStaleReport>(field));
+
+    [Theory]
+    [InlineData(nameof(FastPathView.Handle), 0)]
+    [InlineData(nameof(FastPathView.NumStreamIds), 4)]
+    [InlineData(nameof(FastPathView.SizeClasses), 8)]
+    [InlineData(nameof(FastPathView.NoAsidClasses), 12)]
+    [InlineData(nameof(FastPathView.SetMask), 16)]
+    [InlineData(nameof(FastPathView.WaysLog2), 24)]
+    [InlineData(nameof(FastPathView.GroupMask), 28)]
+    [InlineData(nameof(FastPathView.StreamBank), 32)]
+    [InlineData(nameof(FastPathView.Banks), 40)]
+    [InlineData(nameof(FastPathView.Tags), 48)]
+    [InlineData(nameof(FastPathView.Asids), 56)]
+    [InlineData(nameof(FastPathView.Outputs), 64)]
+    [InlineData(nameof(FastPathView.Info), 72)]
+    [InlineData(nameof(FastPathView.Hits), 80)]
+    public void FastViewOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<FastPathView>(field));
+
+    [Fact]
+    public void FastViewSizesMatchTheHeader()
+    {
+        Assert.Equal(FastPathView.Size, Marshal.SizeOf<FastPathView>());
+        Assert.Equal(128, Marshal.SizeOf<FastPathView>());
+        Assert.Equal(24, Marshal.SizeOf<FastPathBank>());
+        Assert.Equal(8, (int)Marshal.OffsetOf<FastPathBank>(nameof(FastPathBank.Salt)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<FastPathBank>(nameof(FastPathBank.TagBase)));
+    }
 
     [Fact]
     public void CurrentSizesAreTheMarshalledSizes()

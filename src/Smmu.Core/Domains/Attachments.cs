@@ -80,7 +80,7 @@ internal sealed class Attachments
         ref ContextBank bank = ref _banks[d.ContextBank];
         if (_flushOnSwitch && bank.Asid != 0)
             _translator.InvalidateAsid(bank.Asid);
-        PointBankAt(ref bank, index, domain, ref d);
+        PointBankAt(d.ContextBank, index, domain, ref d);
         _translator.Stats.Switches++;
         return SmmuError.Ok;
     }
@@ -145,7 +145,7 @@ internal sealed class Attachments
         d.ContextBank = free;
         d.Asid = asid;
         d.BaseStreams = 1;
-        PointBankAt(ref bank, index, domain, ref d);
+        PointBankAt(free, index, domain, ref d);
         _streams.Route(streamId, free);
         return SmmuError.Ok;
     }
@@ -179,7 +179,7 @@ internal sealed class Attachments
         {
             // Still active: fall back to the base domain rather than leave TTBR0 at tables that
             // domain_free may release. The rest of the bank's programming stays.
-            PointBankAt(ref bank, bank.BaseIndex, bank.BaseDomain, ref _domains[bank.BaseIndex]);
+            PointBankAt(d.ContextBank, bank.BaseIndex, bank.BaseDomain, ref _domains[bank.BaseIndex]);
         }
         ReleaseAsid(ref d);
         bank.DynamicDomains--;
@@ -204,15 +204,17 @@ internal sealed class Attachments
         if (bank.Regime != TranslationRegime.Stage1)
             ReleaseStage2(stage2);
         bank = default;   // the base domain owns the bank: its last detach resets it
+        _translator.PublishBank(d.ContextBank);
         d.ContextBank = -1;
         return SmmuError.Ok;
     }
 
     /// <summary>TTBR0/ASID/CONTEXTIDR := the domain's; on a split bank the base domain has no TTBR0 (EPD0).</summary>
-    private static void PointBankAt(ref ContextBank bank, int index, DomainHandle domain, ref Domain d)
+    private void PointBankAt(int bank, int index, DomainHandle domain, ref Domain d)
     {
         bool hasTtbr0 = !(d.SplitTtbr1 || d.IsStage2);
-        bank.PointAt(index, domain, hasTtbr0, d.Root, d.Asid, d.ProcId);
+        _banks[bank].PointAt(index, domain, hasTtbr0, d.Root, d.Asid, d.ProcId);
+        _translator.PublishBank(bank);
     }
 
     /// <summary>Invalidates the domain's ASID in the TLB before freeing it, so its next owner never hits stale entries (global entries stay: TLBIASID spares them).</summary>

@@ -41,10 +41,18 @@ internal sealed unsafe partial class Tlb
         // a value that depends on this walk would make it wait for the walk, so consecutive misses could
         // not overlap their memory accesses.
         uint bit = 1u << sizeClass;
-        if ((_sizeClasses & bit) == 0)
-            _sizeClasses |= bit;
-        if (noAsid && (_noAsidClasses & bit) == 0)
-            _noAsidClasses |= bit;
+        if ((_sizeClasses & bit) == 0 || (noAsid && (_noAsidClasses & bit) == 0))
+            AddClass(bit, noAsid);
         return (int)entry;
+    }
+
+    /// <summary>The first entry of a size class (or of one without an ASID in it) since the last full invalidation.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddClass(uint bit, bool noAsid)
+    {
+        _sizeClasses |= bit;
+        if (noAsid)
+            _noAsidClasses |= bit;
+        PublishClasses();
     }
 }

@@ -18,6 +18,7 @@ internal sealed unsafe partial class Tlb
     {
         _sizeClasses = 0;
         _noAsidClasses = 0;
+        PublishClasses();
         return TKernel.SweepAll(_asids, _sweepLength);
     }
 

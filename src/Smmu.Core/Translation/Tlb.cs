@@ -44,6 +44,7 @@ internal sealed unsafe partial class Tlb : IDisposable
     private readonly nint _sweepLength;   // entries rounded up to the widest sweep
     private uint _sizeClasses;            // bit c: class c was filled since the last InvalidateAll
     private uint _noAsidClasses;          // bit c: an entry without an ASID (global, stage-2-only) of class c was filled
+    private FastPathView* _view;          // the instance's view for C's inline hit path, or null
 
     public Tlb(int entries, int ways)
     {
@@ -90,9 +91,36 @@ internal sealed unsafe partial class Tlb : IDisposable
     /// <summary>The size class of <paramref name="entry"/>.</summary>
     public int SizeClassOf(int entry) => (int)(_tags[entry] & TlbLayout.SizeClassMask);
 
+    /// <summary>
+    /// Shows the TLB to C's inline hit path through <paramref name="view"/>: its columns and geometry now, and
+    /// its filled size classes whenever they change (<see cref="PublishClasses"/>).
+    /// </summary>
+    public void Expose(FastPathView* view)
+    {
+        _view = view;
+        view->SetMask = _setMask;
+        view->WaysLog2 = (uint)_waysLog2;
+        view->GroupMask = _groupMask;
+        view->Tags = _tags;
+        view->Asids = _asids;
+        view->Outputs = _outputs;
+        view->Info = _info;
+        PublishClasses();
+    }
+
+    /// <summary>The size-class masks changed: C's lookups must probe what ours probe.</summary>
+    private void PublishClasses()
+    {
+        if (_view == null)
+            return;
+        _view->SizeClasses = _sizeClasses;
+        _view->NoAsidClasses = _noAsidClasses;
+    }
+
     /// <summary>Frees the columns; the TLB must not be used afterwards (its owner checks that).</summary>
     public void Dispose()
     {
+        _view = null;
         _tags = null;
         _asids = null;
         _outputs = null;

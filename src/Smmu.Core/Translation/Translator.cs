@@ -11,7 +11,7 @@ namespace Smmu.Core.Translation;
 /// the TLB is abstract here and implemented by <see cref="KernelTranslator{TKernel}"/>, generic on the
 /// kernel from entry to fill, so a public call costs one virtual call and no width dispatch.</para>
 /// </summary>
-internal abstract class Translator
+internal abstract unsafe class Translator
 {
     public readonly Tlb Tlb;
     public readonly StreamTable Streams;
@@ -22,8 +22,14 @@ internal abstract class Translator
     /// <summary>Judges the hits on watched entries (set when the instance has the sanitizer; only a watched entry reaches it).</summary>
     public Maintenance.Sanitizer? Sanitizer { get; set; }
 
-    /// <summary>The instance's counters; the page counts are filled in by whoever reads them.</summary>
+    /// <summary>
+    /// The instance's counters, but for the hits C's inline path served (<see cref="StatsSnapshot"/> adds
+    /// them); the page counts are filled in by whoever reads them.
+    /// </summary>
     public SmmuStats Stats;
+
+    private readonly NativeBuffer<FastPathBank> _fastBanks;   // the banks' TLB contexts, as C reads them
+    private FastPathView* _view;                              // null until exposed, and once disposed
 
     protected Translator(Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, FaultUnit faults)
     {
@@ -33,6 +39,59 @@ internal abstract class Translator
         Pool = pool;
         Faults = faults;
         Stats.Size = SmmuStats.CurrentSize;
+        _fastBanks = new NativeBuffer<FastPathBank>((nuint)Math.Max(banks.Length, 1));
+    }
+
+    /// <summary>
+    /// Shows this translator's state to C's inline hit path through the view of instance slot <paramref name="slot"/>
+    /// (<see cref="FastPathViews"/>), then makes it live by writing <paramref name="handle"/> last.
+    /// </summary>
+    public void Expose(int slot, uint handle)
+    {
+        FastPathView* view = FastPathViews.Of(slot);
+        view->Hits = 0;
+        view->NumStreamIds = (uint)Streams.Count;
+        view->StreamBank = Streams.Column;
+        view->Banks = _fastBanks.Pointer;
+        for (int bank = 0; bank < Banks.Length; bank++)
+            PublishBank(bank);
+        Tlb.Expose(view);
+        _view = view;
+        view->Handle = handle;
+    }
+
+    /// <summary>A bank's TLB context changed (attach, switch, detach): C's lookups must use the new one.</summary>
+    public void PublishBank(int bank) => _fastBanks.Pointer[bank] = new FastPathBank(Banks[bank].Tlb);
+
+    /// <summary>The counters with C's inline hits folded in: each is a translation and a TLB hit.</summary>
+    public SmmuStats StatsSnapshot()
+    {
+        SmmuStats stats = Stats;
+        ulong inlineHits = _view == null ? 0 : _view->Hits;
+        stats.Translations += inlineHits;
+        stats.TlbHits += inlineHits;
+        return stats;
+    }
+
+    /// <summary>Zeroes the counters, C's included.</summary>
+    public void ResetStats()
+    {
+        Stats = new SmmuStats { Size = SmmuStats.CurrentSize };
+        if (_view != null)
+            _view->Hits = 0;
+    }
+
+    /// <summary>Takes the view down (C falls back to the library, which answers EBADF) and frees the native state.</summary>
+    public void Dispose()
+    {
+        if (_view != null)
+        {
+            _view->Handle = 0;
+            _view = null;
+        }
+        Tlb.Dispose();
+        Streams.Dispose();
+        _fastBanks.Dispose();
     }
 
     /// <summary>Makes the translator for <paramref name="width"/>: the one width dispatch of the model.</summary>
