@@ -1,3 +1,4 @@
+using Smmu.Core.Diagnostics;
 using Smmu.Core.Domains;
 using Smmu.Core.Memory;
 using Smmu.Core.PageTables;
@@ -29,6 +30,7 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly Attachments _attachments;
     private readonly FaultUnit _faults;
     private static int s_instancesCreated;
+    private readonly int _id;
     private bool _disposed;
 
     private SmmuInstance(in SmmuConfig config, SimdWidth? forcedWidth)
@@ -46,6 +48,7 @@ public sealed partial class SmmuInstance : IDisposable
         var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
         _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, format, _faults);
         _attachments = new Attachments(_domains, _asids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
+        _id = InstanceRegistry.Register(this);   // last: observers only ever see whole instances
     }
 
     /// <summary>
@@ -88,6 +91,19 @@ public sealed partial class SmmuInstance : IDisposable
         {
             ThrowIfDisposed();
             return _config;
+        }
+    }
+
+    /// <summary>
+    /// This instance's number in the process: 1 for the first instance created, then 2, 3, … (never
+    /// reused). The <c>instance</c> tag of the <c>Smmu</c> meter's instruments and fault events.
+    /// </summary>
+    public int Id
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _id;
         }
     }
 
@@ -147,6 +163,7 @@ public sealed partial class SmmuInstance : IDisposable
             return;
         if (_faults.InHandler)
             throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault handler");
+        InstanceRegistry.Unregister(_id);   // first: no observer reads the instance from here on
         _disposed = true;
         _pool.Dispose();
         _translator.Tlb.Dispose();
