@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and ends with one line: "N passed, M failed".
-#   1. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests), Release build;
-#   2. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
+#   1. a NativeAOT build of libsmmu.so (the monitor tests' C child and the C drivers use it);
+#   2. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests, Smmu.Monitor.Tests), Release build;
+#   3. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
 #      off in the JIT, each asserting which vector width actually ran (SMMU_EXPECT_SIMD_WIDTH);
-#   3. the C drivers (tests/native) against a fresh NativeAOT build of libsmmu.so.
+#   4. the C drivers (tests/native) against that libsmmu.so.
 # Exit status 0 iff nothing failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,17 @@ if ! dotnet build Smmu.sln -c Release -v q -nologo > "$build/build.log" 2>&1; th
     tail -40 "$build/build.log"; echo "0 passed, 1 failed"; exit 1
 fi
 
+# Published first: Smmu.Monitor.Tests runs a C child linked with it ($SMMU_LIB_DIR; without it the
+# tests would publish a copy of their own).
+echo "== NativeAOT publish of libsmmu.so"
+published=0
+if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/publish.log" 2>&1; then
+    published=1
+    export SMMU_LIB_DIR="$build/lib"
+else
+    tail -30 "$build/publish.log"; echo "!! publish failed"; failed=$((failed + 1))
+fi
+
 echo "== xunit: all tests (SIMD width $natural_width)"
 SMMU_EXPECT_SIMD_WIDTH=$natural_width dotnet test Smmu.sln -c Release --no-build -nologo > "$build/xunit.log" 2>&1
 grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit.log"
@@ -50,8 +62,7 @@ for leg in "DOTNET_EnableAVX512=0 $(min $natural_width 256)" "DOTNET_EnableAVX2=
     count_dotnet "$build/xunit-$1.log" "xunit $1"
 done
 
-echo "== NativeAOT publish of libsmmu.so"
-if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/publish.log" 2>&1; then
+if [ $published = 1 ]; then
     echo "== C drivers"
     bash tests/native/run.sh "$build/lib" | tee "$build/native.log"
     line=$(tail -1 "$build/native.log")
@@ -60,8 +71,6 @@ if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/
     else
         echo "!! C drivers: no summary line"; failed=$((failed + 1))
     fi
-else
-    tail -30 "$build/publish.log"; echo "!! publish failed"; failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"
