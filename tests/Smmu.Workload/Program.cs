@@ -1,6 +1,6 @@
 // The child process of the monitor tests (tests/Smmu.Monitor.Tests), through Smmu.Core: the same
 // workload and the same output lines as tests/native/workload.c (read that file's comment).
-//   Smmu.Workload [--faults]
+//   Smmu.Workload [--faults] [--rounds N]
 //   Smmu.Workload --idle     a .NET process that never loads Smmu.Core: prints READY, waits for stdin to close
 using System.Runtime.CompilerServices;
 using Smmu.Core;
@@ -28,7 +28,8 @@ internal static class Workload
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Run(string[] args)
     {
-        bool withFaults = args.Length > 0 && args[0] == "--faults";
+        bool withFaults = args.Contains("--faults");
+        int rounds = Array.IndexOf(args, "--rounds") is int r and >= 0 && r + 1 < args.Length ? int.Parse(args[r + 1]) : 10;
         var faults = new List<(int Instance, SmmuFault Fault)>();
 
         using SmmuInstance s1 = SmmuInstance.Create(SmmuConfig.Default);
@@ -61,7 +62,7 @@ internal static class Workload
         if (Console.ReadLine() is null)
             return 1;
 
-        for (int round = 0; round < 10; round++)
+        for (int round = 0; round < rounds; round++)
         {
             for (int i = 0; i < 2; i++)
             {

@@ -2,12 +2,13 @@
  * workload.c - the child process of the monitor tests (tests/Smmu.Monitor.Tests), through the C ABI.
  * tests/Smmu.Workload/Program.cs is the same workload in C#; both print the same lines.
  *
- *   workload [--faults]
+ *   workload [--faults] [--rounds N]
  *
  * Creates two instances (ids 1 and 2: the library numbers instances in creation order), prints
  * "PID <pid>" and "READY", and waits for a line on stdin, so that a monitor can attach first. Then it
- * runs a fixed workload for about a second (dynamic-domain switches, translations, an unmap, an explicit
- * invalidation; with --faults, three faults with different fields, each copied by a fault handler),
+ * runs a fixed workload: N rounds (default 10) of dynamic-domain switches and translations, 0.1 s
+ * apart, then an unmap and an explicit invalidation; with --faults, three faults with different
+ * fields, each copied by a fault handler. It
  * prints "FAULT ..." for each fault and "STATS ..." for each instance, then "DONE", and waits for
  * stdin to close before it destroys the instances and exits 0. Any failure: "ERROR ..." and exit 1.
  */
@@ -86,7 +87,7 @@ static void print_stats(int instance, smmu_t smmu)
 
 int main(int argc, char **argv)
 {
-    int with_faults = argc > 1 && strcmp(argv[1], "--faults") == 0;
+    int with_faults = 0, rounds = 10;
     smmu_config cfg1, cfg2;
     smmu_t s1, s2;
     smmu_domain_t base1, base2, dyn[2];
@@ -94,6 +95,13 @@ int main(int argc, char **argv)
     int32_t one = 1;
     char line[64];
     struct timespec pause = {0, 100 * 1000 * 1000};
+
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--faults") == 0)
+            with_faults = 1;
+        else if (strcmp(argv[a], "--rounds") == 0 && a + 1 < argc)
+            rounds = atoi(argv[++a]);
+    }
 
     smmu_config_init(&cfg1);
     smmu_config_init(&cfg2);
@@ -123,7 +131,7 @@ int main(int argc, char **argv)
     if (!fgets(line, sizeof line, stdin))
         return 1;
 
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int i = 0; i < 2; i++) {
             must(smmu_switch_domain(s1, dyn[i]), "switch");
             translate_pages(s1, SID1, 0x10000000ull, 64, 4);
