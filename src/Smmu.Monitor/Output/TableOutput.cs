@@ -24,15 +24,17 @@ internal sealed class TableOutput(IAnsiConsole console, string title, Action<IRe
         }
     }
 
-    /// <summary>The table before the first interval arrives.</summary>
+    /// <summary>What shows before the first interval arrives.</summary>
     public static IRenderable Waiting(string title) =>
-        new Table().Title(title).AddColumn("instrument").AddRow(new Markup("[grey]waiting for the first interval…[/]"));
+        new Rows(new Markup(Markup.Escape(title)), new Markup("[grey]waiting for the first interval…[/]"));
 
-    /// <summary>One interval as a table.</summary>
-    public static Table Build(string title, MetricsInterval interval)
+    /// <summary>One interval: a title line (outside the table, so a narrow table never wraps it), then the table.</summary>
+    public static IRenderable Build(string title, MetricsInterval interval) =>
+        new Rows(new Markup($"{Markup.Escape(title)}  [grey]{interval.End.ToLocalTime():HH:mm:ss}, every {interval.Seconds:0.0#} s[/]"), BuildTable(interval));
+
+    private static Table BuildTable(MetricsInterval interval)
     {
         var table = new Table()
-            .Title($"{Markup.Escape(title)}  [grey]{interval.End.ToLocalTime():HH:mm:ss}, every {interval.Seconds:0.0#} s[/]")
             .Border(TableBorder.Rounded)
             .AddColumn("instrument")
             .AddColumn("unit");
