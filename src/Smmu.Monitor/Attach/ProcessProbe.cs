@@ -67,9 +67,9 @@ public static class ProcessProbe
         }
     }
 
-    /// <summary>Every process with a diagnostics endpoint, by pid.</summary>
+    /// <summary>Every process with a diagnostics endpoint, by pid (this one excepted).</summary>
     public static IReadOnlyList<DotNetProcess> List() =>
-        [.. DiagnosticsClient.GetPublishedProcesses().Distinct().Where(Exists).Order()
+        [.. DiagnosticsClient.GetPublishedProcesses().Distinct().Where(pid => pid != Environment.ProcessId && Exists(pid)).Order()
             .Select(pid => new DotNetProcess(pid, NameOf(pid), CommandLineOf(pid), ModelLoaded(pid)))];
 
     /// <summary>The executable's name (<c>/proc/PID/comm</c>), or "?".</summary>
