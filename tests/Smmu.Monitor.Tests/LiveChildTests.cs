@@ -92,6 +92,15 @@ public sealed class ManagedChildTests : LiveChildTests
     }
 
     [Fact]
+    public async Task A_managed_child_may_exit_while_watched_and_the_session_ends()
+    {
+        var (exit, ended, intervals) = await Observation.ExitWhileWatchedAsync(Child.Managed());
+        Assert.Equal(0, exit);
+        Assert.True(ended);
+        Assert.True(intervals > 0);
+    }
+
+    [Fact]
     public async Task Launched_suspended_managed_child_is_watched_from_its_start()
     {
         AssertObservation(await Observation.RunAsync(Child.Managed("--faults"), launch: true));
@@ -106,6 +115,16 @@ public sealed class NativeChildTests(NativeBuild build) : LiveChildTests
     public async Task Attached_session_gets_every_instrument_and_each_fault_of_a_C_child()
     {
         AssertObservation(await Observation.RunAsync(NativeStart(), launch: false, AssertNoInstalledRuntime));
+    }
+
+    /// <summary>The C program exits with the library's EventPipe session still open: it exits cleanly, the session ends.</summary>
+    [Fact]
+    public async Task A_C_child_may_exit_while_watched_and_the_session_ends()
+    {
+        var (exit, ended, intervals) = await Observation.ExitWhileWatchedAsync(NativeStart());
+        Assert.Equal(0, exit);
+        Assert.True(ended);
+        Assert.True(intervals > 0);
     }
 
     [Fact]

@@ -39,6 +39,28 @@ internal sealed class Observation
     public required int ChildExitCode { get; init; }
 
     /// <summary>
+    /// Attaches to the child, lets it run and exit while the session is still open, and returns the
+    /// child's exit code, whether the session ended by itself, and how many intervals it delivered.
+    /// </summary>
+    public static async Task<(int ExitCode, bool EndedByProcess, int Intervals)> ExitWhileWatchedAsync(ProcessStartInfo start)
+    {
+        using Child child = Child.Start(start);
+        child.WaitFor("READY", Patience);
+        using SmmuSession session = SmmuSession.Start(child.Pid, new SessionOptions(Interval));
+        int intervals = 0;
+        Task reader = Task.Run(async () =>
+        {
+            await foreach (SessionEvent e in session.Events.ReadAllAsync())
+                intervals += e is IntervalCollected ? 1 : 0;
+        });
+        child.Send("go");
+        child.WaitFor("DONE", Patience);
+        int exit = child.Finish(Patience);
+        await reader.WaitAsync(Patience);   // the stream ends with the process: no Stop() needed
+        return (exit, session.EndedByProcess, intervals);
+    }
+
+    /// <summary>
     /// Starts the child, attaches (or launches it suspended, attaches, resumes), lets it run its workload,
     /// and collects until an interval agrees with the child's final STATS (and at least
     /// <paramref name="minIntervals"/> intervals arrived). <paramref name="whileRunning"/> gets the child's pid once
