@@ -168,9 +168,10 @@ public static class MonitorCli
             await foreach (SessionEvent e in session.Events.ReadAllAsync(stop))
             {
                 if (!Deliver(e))
-                    return ExitCodes.SessionFailed;
+                    return stop.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.SessionFailed;
             }
-            return ExitCodes.ProcessGone;
+            // Ctrl+C in a terminal also stops a launched program (same process group): still the user's stop.
+            return stop.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.ProcessGone;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -203,6 +204,8 @@ public static class MonitorCli
                     faults(f.Fault);
                     break;
                 case SessionError error:
+                    if (error.Fatal && stop.IsCancellationRequested)
+                        return false;   // stopping anyway (Ctrl+C also hit a launched program): not worth a message
                     stderr.WriteLine($"smmu-monitor: {error.Message}");
                     return !error.Fatal;
             }

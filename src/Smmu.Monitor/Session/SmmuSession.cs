@@ -123,7 +123,12 @@ public sealed class SmmuSession : IDisposable
         }
         catch (Exception e) when (Volatile.Read(ref _stopped) == 0)
         {
-            _events.Writer.TryWrite(new SessionError($"reading the event stream failed: {e.Message}", Fatal: true));
+            // A process killed mid-block leaves a truncated stream: that is its end, not a failed session.
+            // (It may still be exiting when the stream breaks: give it a moment.)
+            for (int i = 0; i < 25 && Attach.ProcessProbe.Exists(ProcessId); i++)
+                Thread.Sleep(20);
+            if (Attach.ProcessProbe.Exists(ProcessId))
+                _events.Writer.TryWrite(new SessionError($"reading the event stream failed: {e.Message}", Fatal: true));
         }
         catch (Exception)
         {
