@@ -9,7 +9,7 @@ namespace Smmu.Core.Diagnostics;
 /// calls <see cref="Fault(int, in SmmuFault)"/> only when <see cref="EventSource.IsEnabled()"/> is true,
 /// i.e. while an EventPipe session, ETW/LTTng or an <see cref="EventListener"/> listens; otherwise a
 /// fault costs one field load more. Listen with the provider name <c>Smmu</c>, keyword
-/// <see cref="Keywords.Faults"/> (or all), level Warning or above.
+/// <see cref="Keywords.Faults"/> (or all), at level Warning or a more verbose one.
 /// </summary>
 [EventSource(Name = SourceName)]
 internal sealed class SmmuEventSource : EventSource
