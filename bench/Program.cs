@@ -12,6 +12,6 @@ return args switch
 {
     ["seed"] => SeedCommand.Run(Console.Out),
     ["plots", .. var rest] => PlotCommand.Run(rest.Length > 0 ? rest[0] : null, Console.Out),
-    ["monitor-cost", .. var rounds] => MonitorCostCommand.Run(rounds.Length > 0 ? int.Parse(rounds[0]) : 15, Console.Out),
+    ["monitor-cost", .. var rounds] => MonitorCostCommand.Run(rounds.Length > 0 ? int.Parse(rounds[0]) : 61, Console.Out),
     _ => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).Any(s => s.HasCriticalValidationErrors) ? 1 : 0,
 };
