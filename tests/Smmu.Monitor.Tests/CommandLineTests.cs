@@ -107,7 +107,7 @@ public sealed class CommandLineTests
         monitor.WaitForExit();
         Assert.True(monitor.ExitCode == 0, $"exit {monitor.ExitCode}: {await errors}");
         string[] lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.InRange(lines.Length, 3, 5);
+        Assert.InRange(lines.Length, 2, 6);   // about one per second; a loaded machine delays a collection or two
         foreach (string line in lines)
         {
             using JsonDocument doc = JsonDocument.Parse(line);
