@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the repository and ends with one line: "N passed, M failed".
-#   1. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests), Release build;
-#   2. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
+#   1. a NativeAOT build of libsmmu.so (the monitor tests' C child and the C drivers use it);
+#   2. the xunit suites (Smmu.Core.Tests, Smmu.Interop.Tests, Smmu.Monitor.Tests), Release build;
+#   3. the SIMD-relevant tests again with AVX-512, then AVX2, then all hardware intrinsics switched
 #      off in the JIT, each asserting which vector width actually ran (SMMU_EXPECT_SIMD_WIDTH);
-#   3. the model's tests again with the table pool at PA 0 and at a random base;
-#   4. the C drivers (tests/native) against a fresh NativeAOT build of libsmmu.so.
+#   4. the model's tests again with the table pool at PA 0 and at a random base;
+#   5. the C drivers (tests/native) against that libsmmu.so.
 # Exit status 0 iff nothing failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +38,17 @@ if ! dotnet build Smmu.sln -c Release -v q -nologo > "$build/build.log" 2>&1; th
     tail -40 "$build/build.log"; echo "0 passed, 1 failed"; exit 1
 fi
 
+# Published first: Smmu.Monitor.Tests runs a C child linked with it ($SMMU_LIB_DIR; without it the
+# tests would publish a copy of their own).
+echo "== NativeAOT publish of libsmmu.so"
+published=0
+if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/publish.log" 2>&1; then
+    published=1
+    export SMMU_LIB_DIR="$build/lib"
+else
+    tail -30 "$build/publish.log"; echo "!! publish failed"; failed=$((failed + 1))
+fi
+
 echo "== xunit: all tests (SIMD width $natural_width)"
 SMMU_EXPECT_SIMD_WIDTH=$natural_width dotnet test Smmu.sln -c Release --no-build -nologo > "$build/xunit.log" 2>&1
 grep -E '^(Passed|Failed)!|\[FAIL\]' "$build/xunit.log"
@@ -62,8 +74,7 @@ for base in 0 "$random_base"; do
     count_dotnet "$build/xunit-pool-$base.log" "xunit pool at $base"
 done
 
-echo "== NativeAOT publish of libsmmu.so"
-if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/publish.log" 2>&1; then
+if [ $published = 1 ]; then
     echo "== C drivers"
     bash tests/native/run.sh "$build/lib" | tee "$build/native.log"
     line=$(tail -1 "$build/native.log")
@@ -72,8 +83,6 @@ if dotnet publish src/Smmu.Interop -c Release -o "$build/lib" -nologo > "$build/
     else
         echo "!! C drivers: no summary line"; failed=$((failed + 1))
     fi
-else
-    tail -30 "$build/publish.log"; echo "!! publish failed"; failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,3 +1,4 @@
+using Smmu.Core.Diagnostics;
 using Smmu.Core.Domains;
 using Smmu.Core.Handles;
 using Smmu.Core.Maintenance;
@@ -36,6 +37,7 @@ public sealed partial class SmmuInstance : IDisposable
     private readonly DeferredMaintenance _maintenance;
     private readonly int _slot;              // see InstanceSlots; part of every domain handle
     private bool _slotReleased;
+    private readonly int _id;
     private bool _disposed;
 
     private SmmuInstance(in SmmuConfig config, SimdWidth? forcedWidth, int slot, int slotGeneration)
@@ -65,7 +67,8 @@ public sealed partial class SmmuInstance : IDisposable
                 _translator.Sanitizer = _sanitizer;
             }
             _maintenance = new DeferredMaintenance(_domains, _pool, _translator, _sanitizer, config);
-            _translator.Expose(slot, Handle);   // last: C may serve hits from now on
+            _translator.Expose(slot, Handle);   // C may serve hits from now on
+            _id = InstanceRegistry.Register(this);   // last: observers only ever see whole instances
         }
         catch
         {
@@ -126,6 +129,19 @@ public sealed partial class SmmuInstance : IDisposable
         {
             ThrowIfDisposed();
             return _config;
+        }
+    }
+
+    /// <summary>
+    /// This instance's number in the process: 1 for the first instance created, then 2, 3, … (never
+    /// reused). The <c>instance</c> tag of the <c>Smmu</c> meter's instruments and fault events.
+    /// </summary>
+    public int Id
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _id;
         }
     }
 
@@ -195,6 +211,7 @@ public sealed partial class SmmuInstance : IDisposable
             return;
         if (_faults.InHandler || _sanitizer.InHandler)
             throw new InvalidOperationException("an SMMU instance cannot be disposed from inside its own fault or sanitizer handler");
+        InstanceRegistry.Unregister(_id);   // first: no observer reads the instance from here on
         _disposed = true;
         _translator.Dispose();   // first: takes C's view down
         _pool.Dispose();

@@ -14,6 +14,7 @@ public class DisposedInstanceTests
     private static readonly (string Member, Action<SmmuInstance, DomainHandle> Call)[] Calls =
     [
         ("get_Config", (s, d) => _ = s.Config),
+        ("get_Id", (s, d) => _ = s.Id),
         ("get_TlbWidth", (s, d) => _ = s.TlbWidth),
         ("get_InFaultHandler", (s, d) => _ = s.InFaultHandler),
         ("get_InHandler", (s, d) => _ = s.InHandler),

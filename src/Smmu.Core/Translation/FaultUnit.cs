@@ -1,3 +1,4 @@
+using Smmu.Core.Diagnostics;
 using Smmu.Core.Domains;
 
 namespace Smmu.Core.Translation;
@@ -61,6 +62,8 @@ internal sealed class FaultUnit
             bank.Fsynr0 = fault.Fsynr;
             bank.FaultRecord = fault;
         }
+        if (SmmuEventSource.Log.IsEnabled())
+            SmmuEventSource.Log.Fault(_owner.Id, fault);
 
         SmmuFaultHandler? handler = _domains[bank.BaseIndex].FaultHandler;
         if (handler is null || _handlerDepth > 0)
