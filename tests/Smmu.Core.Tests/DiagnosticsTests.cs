@@ -77,6 +77,9 @@ public class DiagnosticsTests
                 ("smmu.walks", s.Walks), ("smmu.faults", s.Faults), ("smmu.switches", s.Switches),
                 ("smmu.tlb.invalidations", s.TlbInvalidations), ("smmu.tlb.entries_invalidated", s.TlbEntriesInvalidated),
                 ("smmu.pt.pages_in_use", s.PtPagesInUse), ("smmu.pt.pages_free", s.PtPagesFree),
+                ("smmu.stage2.walks", s.Stage2Walks), ("smmu.descriptor_reads", s.DescriptorReads),
+                ("smmu.vmid_invalidations", s.VmidInvalidations), ("smmu.sanitizer.stale_translations", s.StaleTranslations),
+                ("smmu.sanitizer.missed_syncs", s.MissedSyncs), ("smmu.sanitizer.needless_invalidations", s.NeedlessInvalidations),
             ];
             foreach ((string name, ulong value) in expected)
                 Assert.True(values[name][smmu.Id] == value, $"{name} of instance {smmu.Id}: {values[name][smmu.Id]}, GetStats says {value}");

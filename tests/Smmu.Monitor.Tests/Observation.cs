@@ -23,6 +23,12 @@ internal sealed class Observation
         ("tlb_entries_invalidated", "smmu.tlb.entries_invalidated"),
         ("pt_pages_in_use", "smmu.pt.pages_in_use"),
         ("pt_pages_free", "smmu.pt.pages_free"),
+        ("stage2_walks", "smmu.stage2.walks"),
+        ("descriptor_reads", "smmu.descriptor_reads"),
+        ("vmid_invalidations", "smmu.vmid_invalidations"),
+        ("stale_translations", "smmu.sanitizer.stale_translations"),
+        ("missed_syncs", "smmu.sanitizer.missed_syncs"),
+        ("needless_invalidations", "smmu.sanitizer.needless_invalidations"),
     ];
 
     /// <summary>Every instrument the Smmu meter publishes.</summary>

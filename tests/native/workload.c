@@ -77,12 +77,17 @@ static void print_stats(int instance, smmu_t smmu)
     s.size = sizeof s;
     must(smmu_get_stats(smmu, &s), "get_stats");
     printf("STATS instance=%d translations=%llu tlb_hits=%llu tlb_misses=%llu walks=%llu faults=%llu switches=%llu "
-           "tlb_invalidations=%llu tlb_entries_invalidated=%llu pt_pages_in_use=%llu pt_pages_free=%llu\n",
+           "tlb_invalidations=%llu tlb_entries_invalidated=%llu pt_pages_in_use=%llu pt_pages_free=%llu "
+           "stage2_walks=%llu descriptor_reads=%llu vmid_invalidations=%llu stale_translations=%llu "
+           "missed_syncs=%llu needless_invalidations=%llu\n",
            instance, (unsigned long long)s.translations, (unsigned long long)s.tlb_hits,
            (unsigned long long)s.tlb_misses, (unsigned long long)s.walks, (unsigned long long)s.faults,
            (unsigned long long)s.switches, (unsigned long long)s.tlb_invalidations,
            (unsigned long long)s.tlb_entries_invalidated, (unsigned long long)s.pt_pages_in_use,
-           (unsigned long long)s.pt_pages_free);
+           (unsigned long long)s.pt_pages_free, (unsigned long long)s.stage2_walks,
+           (unsigned long long)s.descriptor_reads, (unsigned long long)s.vmid_invalidations,
+           (unsigned long long)s.stale_translations, (unsigned long long)s.missed_syncs,
+           (unsigned long long)s.needless_invalidations);
 }
 
 int main(int argc, char **argv)

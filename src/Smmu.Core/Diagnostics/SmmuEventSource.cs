@@ -19,6 +19,7 @@ internal sealed class SmmuEventSource : EventSource
 
     /// <summary>Event ids (stable: tools match on them).</summary>
     public const int FaultEventId = 1;
+    public const int SanitizerReportEventId = 2;
 
     /// <summary>The one instance.</summary>
     public static readonly SmmuEventSource Log = new();
@@ -32,6 +33,8 @@ internal sealed class SmmuEventSource : EventSource
     {
         /// <summary>Translation faults.</summary>
         public const EventKeywords Faults = (EventKeywords)0x1;
+        /// <summary>The stale-TLB sanitizer's reports.</summary>
+        public const EventKeywords Sanitizer = (EventKeywords)0x2;
     }
 
     /// <summary>Emits <paramref name="fault"/>, raised by instance <paramref name="instance"/>, to whoever listens.</summary>
@@ -66,6 +69,40 @@ internal sealed class SmmuEventSource : EventSource
         data[9] = Data(&fsr, sizeof(uint));
         data[10] = Data(&fsynr0, sizeof(uint));
         WriteEventCore(FaultEventId, 11, data);
+    }
+
+    /// <summary>Emits a sanitizer <paramref name="report"/> of instance <paramref name="instance"/> to whoever listens.</summary>
+    [NonEvent]
+    public void SanitizerReport(int instance, in SmmuStaleReport report)
+    {
+        if (IsEnabled(EventLevel.Warning, Keywords.Sanitizer))
+        {
+            SanitizerReport(instance, (uint)report.Kind, report.StreamId, report.ContextBank, report.Asid, report.Vmid, report.Domain.Value,
+                            report.Iova, report.IovaLast, report.StalePa, report.CurrentPa, (uint)report.CurrentFault);
+        }
+    }
+
+    /// <summary>A stale-TLB sanitizer report; the payload is <c>smmu_stale_report</c>'s main fields (kind and fault as their numbers).</summary>
+    [Event(SanitizerReportEventId, Level = EventLevel.Warning, Keywords = Keywords.Sanitizer,
+           Message = "instance {0}: sanitizer report kind {1} at IOVA {7} (stream {2}, ASID {4}): stale PA {9}, current PA {10}, current fault {11}")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Every payload field is a primitive (int, uint, ulong): nothing to trim.")]
+    public unsafe void SanitizerReport(int instance, uint kind, uint streamId, uint contextBank, uint asid, uint vmid, uint domain,
+                                       ulong iova, ulong iovaLast, ulong stalePa, ulong currentPa, uint currentFault)
+    {
+        EventData* data = stackalloc EventData[12];
+        data[0] = Data(&instance, sizeof(int));
+        data[1] = Data(&kind, sizeof(uint));
+        data[2] = Data(&streamId, sizeof(uint));
+        data[3] = Data(&contextBank, sizeof(uint));
+        data[4] = Data(&asid, sizeof(uint));
+        data[5] = Data(&vmid, sizeof(uint));
+        data[6] = Data(&domain, sizeof(uint));
+        data[7] = Data(&iova, sizeof(ulong));
+        data[8] = Data(&iovaLast, sizeof(ulong));
+        data[9] = Data(&stalePa, sizeof(ulong));
+        data[10] = Data(&currentPa, sizeof(ulong));
+        data[11] = Data(&currentFault, sizeof(uint));
+        WriteEventCore(SanitizerReportEventId, 12, data);
     }
 
     private static unsafe EventData Data(void* value, int size) => new() { DataPointer = (nint)value, Size = size };

@@ -40,6 +40,12 @@ internal static class SmmuMetrics
         new("smmu.switches", "{switch}", "Domain switches", static (in s) => s.Switches),
         new("smmu.tlb.invalidations", "{invalidation}", "TLB maintenance operations", static (in s) => s.TlbInvalidations),
         new("smmu.tlb.entries_invalidated", "{entry}", "Valid TLB entries removed by maintenance", static (in s) => s.TlbEntriesInvalidated),
+        new("smmu.stage2.walks", "{walk}", "Walks through stage 2 (stage-2-only or nested)", static (in s) => s.Stage2Walks),
+        new("smmu.descriptor_reads", "{read}", "Descriptors read by all walks", static (in s) => s.DescriptorReads),
+        new("smmu.vmid_invalidations", "{invalidation}", "VMID-wide invalidations", static (in s) => s.VmidInvalidations),
+        new("smmu.sanitizer.stale_translations", "{translation}", "Translations served from a TLB entry whose invalidation was pending, differing from the tables", static (in s) => s.StaleTranslations),
+        new("smmu.sanitizer.missed_syncs", "{gather}", "Gathers never synced: domain detached or freed with one pending", static (in s) => s.MissedSyncs),
+        new("smmu.sanitizer.needless_invalidations", "{sync}", "Syncs and lazy flushes that found nothing cached", static (in s) => s.NeedlessInvalidations),
     ];
 
     // Levels that go up and down (ObservableUpDownCounter).

@@ -1,3 +1,4 @@
+using Smmu.Core.Diagnostics;
 using Smmu.Core.Translation;
 
 namespace Smmu.Core.Maintenance;
@@ -82,9 +83,11 @@ internal sealed class Sanitizer
         return staleGranted;
     }
 
-    /// <summary>Delivers a report to the handler, unless one is running.</summary>
+    /// <summary>Delivers a report to the handler (unless one is running) and to EventPipe listeners.</summary>
     public void Report(in SmmuStaleReport report)
     {
+        if (SmmuEventSource.Log.IsEnabled())
+            SmmuEventSource.Log.SanitizerReport(_owner.Id, report);
         if ((InstalledHandler is null && Subscribers is null) || _handlerDepth > 0)
             return;
         _handlerDepth++;
