@@ -1950,6 +1950,32 @@ static void op_scenario(void)
     c_map(ri->handle, base, window_iova(), 0x80000000ull, 2 * MIB, SMMU_PROT_READ | SMMU_PROT_WRITE);
 }
 
+/* Many short-lived instances next to a live one, each allocating a domain: the domain handles of
+ * different instances must never coincide (smmu.h), which c_domain_alloc checks against every live
+ * instance. Rare: a thousand creates cost ~40 ms (~200 ms under ASan). */
+static void op_churn(void)
+{
+    int n, slot;
+    ref_inst *keep = pick_live();
+    if (g8() != 0x5A || !keep || keep->ndoms == 0 || (slot = slot_free()) < 0)
+        return;
+    for (n = g16() % 1100; n > 0 && !src_dry(); n--) {
+        smmu_config c;
+        ref_inst *ri;
+        smmu_config_init(&c);
+        c.num_context_banks = 1;
+        c.num_stream_ids = 1;
+        c.tlb_entries = 1;
+        c.tlb_ways = 1;
+        c.pt_pool_bytes = PAGE;
+        c_create(&c, 0, 0);
+        if (!(ri = W.inst[slot]))
+            return;
+        c_domain_alloc(ri->handle, 0, NULL);
+        c_destroy(ri->handle);
+    }
+}
+
 typedef void (*op_fn)(void);
 
 static void op_detach_any(void)
@@ -1973,7 +1999,7 @@ static const struct {
     { op_make_dynamic, 10 }, { op_detach_any, 10 }, { op_switch_any, 10 }, { op_set_handler, 5 },
     { op_map, 38 }, { op_unmap, 24 }, { op_iova_to_phys, 10 }, { op_phys_read, 5 }, { op_phys_write, 10 },
     { op_translate, 34 }, { op_translate_batch, 11 }, { op_tlb_inv, 6 }, { op_faults, 6 }, { op_context_bank, 6 },
-    { op_stats, 10 }, { op_check_tables, 4 }, { op_misc, 2 }, { op_fill, 5 },
+    { op_stats, 10 }, { op_check_tables, 4 }, { op_misc, 1 }, { op_fill, 5 }, { op_churn, 1 },
 };
 static op_fn OPS[256];
 
