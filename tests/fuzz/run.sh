@@ -91,7 +91,7 @@ stats() {
     local n t
     n=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | tail -1 | awk '{print $2}')
     t=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 | awk '{print $5}')
-    echo "${n:-?} inputs${t:+ in $t s}"
+    echo "${n:-?} runs${t:+ in $t s}"
 }
 
 echo "== replay the checked-in corpus ($(ls "$here/corpus" | wc -l) inputs)"
