@@ -12,7 +12,8 @@
 # A crash, a divergence, a leak or a hang (an input running longer than the per-input timeout) fails
 # the run and leaves libFuzzer's reproducer (crash-*, timeout-*, leak-*, oom-*) in
 # tests/fuzz/artifacts/, with the command that replays it. New inputs found while fuzzing go to
-# tests/fuzz/build/corpus (gitignored); merge the useful ones into corpus/ with the command printed.
+# tests/fuzz/build/corpus (gitignored, emptied at the start of every run, so each run starts from the
+# checked-in corpus); merge the useful ones into corpus/ with the command printed.
 #
 # Known library bugs have their own switches (environment, see ops.h), both off by default (the
 # checks run): SMMU_REF_SKIP_POOL_BASE0=1, SMMU_REF_SKIP_CROSS_INSTANCE=1.
@@ -38,6 +39,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$here/build
 artifacts=$here/artifacts
+rm -rf "$build/corpus"
 mkdir -p "$build" "$build/corpus" "$artifacts"
 passed=0
 failed=0
