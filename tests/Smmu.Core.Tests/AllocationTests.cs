@@ -7,7 +7,7 @@ namespace Smmu.Core.Tests;
 /// exactly 0 bytes on the managed heap in steady state. Each operation is warmed up (JIT, first-use
 /// initialisation, table pages) and then run many times between two reads of
 /// <see cref="GC.GetAllocatedBytesForCurrentThread"/>; the counters are checked too, so that an
-/// operation that silently did nothing cannot pass.
+/// operation that silently did nothing cannot pass. The measurements run alone (<see cref="RunsAlone"/>).
 /// </summary>
 [Collection(RunsAlone.Name)]
 public class AllocationTests

@@ -196,4 +196,25 @@ public class GlobalEntryTests
         Assert.Equal(0UL, Tables.Descriptor(smmu, root, 0x1000_0000, 3) >> 11 & 1);
         Assert.Equal(1UL, Tables.Descriptor(smmu, root, 0x1000_1000, 3) >> 11 & 1);
     }
+
+    /// <summary>
+    /// Stage-1 banks all have VMID 0, as arm-smmu programs them (CBAR.VMID is written for stage-2 banks
+    /// only), and a global entry matches every ASID of its VMID: one device's global mapping, once cached,
+    /// serves another stage-1 bank's lookups of that address too — what the hardware does, and why drivers
+    /// keep global buffers to one bank (or at addresses no other bank uses). Found by the property test.
+    /// </summary>
+    [Fact]
+    public void AGlobalEntryIsSharedByEveryStage1Bank()
+    {
+        using SmmuInstance smmu = Create(c => c with { NumStreamIds = 2 });
+        DomainHandle a = smmu.AttachBase(0), b = smmu.AttachBase(1);
+        Ok(smmu.Map(a, 0x10000, 0x5000_0000, 0x1000, SmmuProt.Read | SmmuProt.Global));
+        Fails(SmmuError.Fault, smmu.Translate(1, 0x10000, SmmuAccess.Read, out _));   // b maps nothing, nothing cached
+        Assert.Equal(0x5000_0000UL, smmu.TranslateOk(0x10000, stream: 0));
+        Assert.Equal(0x5000_0000UL, smmu.TranslateOk(0x10000, stream: 1));           // a's global entry, through b's bank
+        Ok(smmu.TlbInvalidateVaAll(0x10000, 0x1000));
+        Fails(SmmuError.Fault, smmu.Translate(1, 0x10000, SmmuAccess.Read, out _));
+        Assert.NotEqual(smmu.AsidOf(a), smmu.AsidOf(b));
+        _ = b;
+    }
 }

@@ -208,4 +208,42 @@ public class NestingTests
         Assert.Equal(HostPa + 0x4_0010, vm.Smmu.TranslateOk(Iova + 0x4_0010));
         Assert.Equal(1UL, vm.Smmu.Stats.TlbMisses);
     }
+
+    /// <summary>
+    /// ARM ARM, AArch64.FullTranslate: stage 1's permission check faults before stage 2 sees the output IPA.
+    /// A read-only stage-1 page written, whose IPA stage 2 does not map, is a stage-1 permission fault (found
+    /// by the property test: the model used to report the stage-2 translation fault at the IPA).
+    /// </summary>
+    [Fact]
+    public void AStage1PermissionFaultComesBeforeAStage2FaultOnTheOutput()
+    {
+        using var vm = new Vm(mapData: false);
+        Ok(vm.Smmu.Map(vm.Base, Iova + 0x10_0000, Ipa, 0x1000, SmmuProt.Read));   // Ipa is not mapped in stage 2
+        SmmuFault write = vm.Fault(Iova + 0x10_0000, SmmuAccess.Write);
+        Assert.Equal((FaultType.Permission, 1u, 3u, 0UL, 0u), (write.Type, write.Stage, write.Level, write.Ipa, write.S1ptw));
+        SmmuFault read = vm.Fault(Iova + 0x10_0000);                                 // stage 1 allows a read: stage 2 faults
+        Assert.Equal((FaultType.Translation, 2u, Ipa), (read.Type, read.Stage, read.Ipa));
+    }
+
+    /// <summary>
+    /// A combined global entry another process left in the TLB lacks the rights; the active process's own
+    /// tables grant them. The TLB answers, as hardware would: a recorded stage-1 permission fault (found by
+    /// the property test: the model used to return EFAULT with no fault record).
+    /// </summary>
+    [Fact]
+    public void ACachedGlobalEntryWithoutTheRightsFaultsWithARecord()
+    {
+        using var vm = new Vm();
+        SmmuInstance smmu = vm.Smmu;
+        DomainHandle a = smmu.AttachDynamic(vm.Base), b = smmu.AttachDynamic(vm.Base);
+        Ok(smmu.Map(a, 0x20_0000_0000, Ipa, 0x1000, SmmuProt.Read | SmmuProt.Global));
+        Ok(smmu.Map(b, 0x20_0000_0000, Ipa + 0x1000, 0x1000, ReadWrite));
+        Ok(smmu.SwitchDomain(a));
+        Assert.Equal(HostPa, smmu.TranslateOk(0x20_0000_0000));
+        Ok(smmu.SwitchDomain(b));
+        Fails(SmmuError.Fault, smmu.Translate(Sid, 0x20_0000_0000, SmmuAccess.Write, out _));
+        Ok(smmu.GetContextBank(vm.Base, out uint bank));
+        Ok(smmu.GetFault(bank, out SmmuFault fault));
+        Assert.Equal((FaultType.Permission, 1u, 3u), (fault.Type, fault.Stage, fault.Level));
+    }
 }

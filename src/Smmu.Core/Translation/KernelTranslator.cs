@@ -163,7 +163,9 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
             else if (entry >= 0)
             {
                 // A combined entry without the rights: the stages' rights are one in the TLB, so walk again to
-                // report the stage that denies, as a nested walk would have.
+                // report the stage that denies, as a nested walk would have. If the tables now grant the
+                // access (the entry is stale, or another domain's global one), the TLB's answer stands:
+                // a permission fault, of stage 1 at the entry's level.
                 Stats.TlbHits++;
                 if ((need & ~Tlb.RightsOf(entry)) == 0)
                 {
@@ -171,6 +173,11 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
                     return SmmuError.Ok;
                 }
                 fault = Walk(cb, iova, need, out WalkLeaf _, out info, out _);
+                if (fault != FaultType.Permission)
+                {
+                    fault = FaultType.Permission;
+                    info = new WalkInfo { Stage = 1, Level = Tlb.LevelOf(entry) };
+                }
             }
             else
             {
@@ -207,6 +214,12 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         FaultType fault = cb.WalkContext(Pool).Walk(iova, out leaf, out info);
         Stats.DescriptorReads += (ulong)info.DescriptorReads;
         cacheable = fault == FaultType.None;
+        if (fault != FaultType.None && info.Stage == 2 && !info.S1ptw && cb.Regime == TranslationRegime.Nested && (need & ~info.Stage1Rights) != 0)
+        {
+            // Stage 2 could not translate stage 1's output, but stage 1 denies the access first.
+            info = new WalkInfo { Stage = 1, Level = info.Stage1Level, DescriptorReads = info.DescriptorReads };
+            return FaultType.Permission;
+        }
         if (!cacheable || (need & ~leaf.Rights) == 0)
             return fault;
         if (cb.Regime == TranslationRegime.Nested && (need & ~info.Stage1Rights) == 0)

@@ -13,7 +13,13 @@ internal struct WalkInfo
     public bool S1ptw;
     public ulong Ipa;
     public int DescriptorReads;
-    /// <summary>Nested, after a clean walk: stage 1's rights alone and stage 2's leaf level, so that a denied access is reported by the stage that denies it.</summary>
+    /// <summary>
+    /// Nested, once stage 1 reached its leaf (a clean walk, or a stage-2 fault on its output): stage 1's
+    /// rights alone and its leaf level, and (clean) stage 2's leaf level, so that a denied access is
+    /// reported by the stage that denies it — stage 1's permission check comes before stage 2 translates
+    /// its output (ARM ARM, AArch64.FullTranslate).
+    /// </summary>
     public AccessRights Stage1Rights;
+    public int Stage1Level;
     public int Stage2Level;
 }

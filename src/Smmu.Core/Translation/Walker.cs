@@ -178,6 +178,8 @@ internal static class Walker
             var s1Leaf = new WalkLeaf(Pte.OutputAddress(pte, shift), current, shift, Pte.Rights(pte), Pte.IsGlobal(pte));
             ulong ipa = s1Leaf.OutputBase | (iova & ((1UL << shift) - 1));
             int s1Level = current;
+            info.Stage1Rights = s1Leaf.Rights;
+            info.Stage1Level = s1Level;
             FaultType outFault = TranslateStage2(context, ipa, AccessRights.None, out ulong pa, out WalkLeaf s2Leaf, out int s2Level, ref info);
             if (outFault != FaultType.None)
                 return outFault;
@@ -185,7 +187,6 @@ internal static class Walker
             info.Stage = 1;
             info.Level = s1Level;
             info.Ipa = ipa;
-            info.Stage1Rights = s1Leaf.Rights;
             info.Stage2Level = s2Level;
             leaf = new WalkLeaf(pa & ~((1UL << combined) - 1), s1Level, combined, s1Leaf.Rights & s2Leaf.Rights, s1Leaf.Global);
             return FaultType.None;

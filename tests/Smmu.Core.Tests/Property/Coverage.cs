@@ -13,6 +13,8 @@ internal sealed class Coverage
 
     public long this[string what] => _counts.GetValueOrDefault(what);
 
+    public IEnumerable<string> Keys => _counts.Keys;
+
     public void Add(Coverage other)
     {
         foreach (var (what, count) in other._counts)

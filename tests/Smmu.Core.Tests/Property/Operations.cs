@@ -3,59 +3,85 @@ using System.Globalization;
 namespace Smmu.Core.Tests.Property;
 
 /// <summary>
-/// Which domain an operation acts on: one of the run's slots (0 is the base domain, 1..3 dynamic), or
-/// whichever is active when the operation runs. "Active" keeps a shrunk sequence meaningful without the
+/// Which domain an operation acts on: one of the run's slots (0 is the base domain, 1..3 dynamic, 4 the
+/// stage-2 domain of a stage-2 run), whichever is active when the operation runs, or the owner of the
+/// place's half (<see cref="Owner"/>). "Active" and "owner" keep a shrunk sequence meaningful without the
 /// switches that led there: a map on the active domain is what the next translation sees.
 /// </summary>
 internal readonly record struct DomainRef(int Slot)
 {
     public const int ActiveSlot = -1;
+    public const int OwnerSlot = -2;
 
     public static DomainRef Active => new(ActiveSlot);
 
-    public bool IsActive => Slot == ActiveSlot;
+    /// <summary>The domain whose tables translate the place: a split bank's base domain for the upper half, else the active one.</summary>
+    public static DomainRef Owner => new(OwnerSlot);
 
-    public override string ToString() => IsActive ? "d*" : $"d{Slot}";
-}
+    public static DomainRef Stage2 => new(ReferenceModel.Stage2Slot);
 
-/// <summary>Where an IOVA lies; see <see cref="IovaLayout"/> for what each window is for.</summary>
-internal enum Window
-{
-    /// <summary>A few 2 MiB slots where pages, ranges and 2 MiB blocks collide all the time.</summary>
-    Small,
-    /// <summary>The 1 GiB slot at 1 GiB (and a little beyond it): 1 GiB blocks and their splits.</summary>
-    Giga,
-    /// <summary>Anywhere below 2^ias.</summary>
-    Anywhere,
-    /// <summary>Just beyond 2^ias.</summary>
-    Beyond,
-    /// <summary>The last pages below 2^64, where a range wraps around.</summary>
-    Top,
-}
-
-/// <summary>
-/// An IOVA named by small indices — a window, a 2 MiB slot in it, a 4 KiB page in the slot — rather than
-/// by a number, so that generated operations land on each other often and a printed sequence reads as
-/// "the same page" at a glance. <see cref="IovaLayout.Iova"/> turns it into an address.
-/// </summary>
-internal readonly record struct Place(Window Window, int Slot, int Page)
-{
-    public override string ToString() => Window switch
+    public override string ToString() => Slot switch
     {
-        Window.Small => $"S{Slot}.{Page}",
-        Window.Giga => $"G{Slot}.{Page}",
-        Window.Anywhere => $"A{Slot}.{Page}",
-        Window.Beyond => $"B{Slot}.{Page}",
-        _ => $"Top-{Page + 1}",
+        ActiveSlot => "d*",
+        OwnerSlot => "d^",
+        ReferenceModel.Stage2Slot => "s2",
+        _ => $"d{Slot}",
     };
 }
 
-/// <summary>An output address by index: <c>Gib</c> GiB plus <c>Page</c> 4 KiB pages (so its alignment is visible).</summary>
-internal readonly record struct OutputAddress(int Gib, int Page)
+/// <summary>Where an address lies; see <see cref="IovaLayout"/> for what each window is for.</summary>
+internal enum Window
 {
-    public ulong Value => ((ulong)Gib << IovaLayout.GibShift) + ((ulong)Page << IovaLayout.PageShift);
+    /// <summary>A few level-2 slots where pages, ranges and level-2 blocks collide all the time.</summary>
+    Small,
+    /// <summary>The largest block (1 GiB with 4K) and a little beyond it: the largest blocks and their splits.</summary>
+    Giga,
+    /// <summary>Anywhere below 2^ias.</summary>
+    Anywhere,
+    /// <summary>Just beyond 2^ias; in the upper half, just below 2^64 − 2^ias (in neither half).</summary>
+    Beyond,
+    /// <summary>The last pages below 2^64, where a range wraps around.</summary>
+    Top,
+    /// <summary>Stage 2's data IPAs.</summary>
+    Ipa,
+    /// <summary>The table pool's pages (IPA = PA under stage 2).</summary>
+    Pool,
+}
 
-    public override string ToString() => Page == 0 ? $"pa {Gib}G" : $"pa {Gib}G+0x{(ulong)Page << IovaLayout.PageShift:X}";
+/// <summary>
+/// An address named by small indices — a window, a slot (a level-2 block) in it, a granule page in the
+/// slot, the half — rather than by a number, so that generated operations land on each other often and
+/// a printed sequence reads as "the same page" at a glance. <see cref="Skew"/> adds 4 KiB: a place no
+/// longer aligned to a 16K or 64K granule. <see cref="IovaLayout.Address"/> turns it into an address.
+/// </summary>
+internal readonly record struct Place(Window Window, int Slot, int Page, bool Upper = false, bool Skew = false)
+{
+    public const ulong SkewBytes = 4096;
+
+    public override string ToString()
+    {
+        string text = Window switch
+        {
+            Window.Small => $"S{Slot}.{Page}",
+            Window.Giga => $"G{Slot}.{Page}",
+            Window.Anywhere => $"A{Slot}.{Page}",
+            Window.Beyond => $"B{Slot}.{Page}",
+            Window.Ipa => $"I{Slot}.{Page}",
+            Window.Pool => $"P.{Page}",
+            _ => $"Top-{Page + 1}",
+        };
+        return (Upper && Window != Window.Top ? "^" : "") + text + (Skew ? "+4K" : "");
+    }
+}
+
+/// <summary>An output address (a PA, or an IPA in a nested run); printed as GiB plus an offset, so its alignment is visible.</summary>
+internal readonly record struct OutputAddress(ulong Value)
+{
+    public override string ToString()
+    {
+        ulong gib = Value >> 30, offset = Value & ((1UL << 30) - 1);
+        return offset == 0 ? $"pa {gib}G" : $"pa {gib}G+0x{offset:X}";
+    }
 }
 
 /// <summary>Which TLB maintenance an <see cref="Op.Invalidate"/> issues.</summary>
@@ -69,6 +95,22 @@ internal enum TlbScope
     AsidVa,
     /// <summary>TLBIVAA over a range, every ASID.</summary>
     VaAll,
+    /// <summary>TLBIVMALL: the stage-2 domain's VMID.</summary>
+    Vmid,
+    /// <summary>TLBIIPAS2 over a range of the stage-2 domain's VMID.</summary>
+    Ipa,
+}
+
+/// <summary>
+/// The table-pool pages a <see cref="Op.PoolMap"/> or <see cref="Op.PoolUnmap"/> names: the whole pool, or
+/// the stage-2 page holding the level-<paramref name="Level"/> table on the stage-1 walk of
+/// <paramref name="At"/> in <paramref name="Domain"/> (the deepest table the walk has, if it stops sooner).
+/// Resolved when the operation runs, from the tables in simulated memory: where a table lies is the
+/// pool allocator's business, not the reference's.
+/// </summary>
+internal readonly record struct PoolTarget(bool Whole, DomainRef Domain, Place At, int Level)
+{
+    public override string ToString() => Whole ? "the whole pool" : $"the level-{Level} table of {Domain} at {At}";
 }
 
 /// <summary>
@@ -81,31 +123,35 @@ internal enum TlbScope
 /// </summary>
 internal abstract record Op
 {
-    /// <summary><c>map(domain, iova, pa, pages × 4 KiB, prot)</c>.</summary>
-    internal sealed record Map(DomainRef Domain, Place At, long Pages, OutputAddress Pa, SmmuProt Prot) : Op
+    /// <summary><c>map(domain, address, pa, size, prot)</c>.</summary>
+    internal sealed record Map(DomainRef Domain, Place At, ulong Size, OutputAddress Pa, SmmuProt Prot) : Op
     {
-        public override string ToString() => $"Map({Domain}, {At} +{Format.Pages(Pages)} -> {Pa}, {Format.Flags(Prot)})";
+        public override string ToString() => $"Map({Domain}, {At} +{Format.Bytes(Size)} -> {Pa}, {Format.Flags(Prot)})";
     }
 
-    /// <summary><c>unmap(domain, iova, pages × 4 KiB)</c>.</summary>
-    internal sealed record Unmap(DomainRef Domain, Place At, long Pages) : Op
+    /// <summary><c>unmap(domain, address, size)</c>.</summary>
+    internal sealed record Unmap(DomainRef Domain, Place At, ulong Size) : Op
     {
-        public override string ToString() => $"Unmap({Domain}, {At} +{Format.Pages(Pages)})";
+        public override string ToString() => $"Unmap({Domain}, {At} +{Format.Bytes(Size)})";
     }
 
-    /// <summary>One transaction through the stream, at a byte <paramref name="Offset"/> into the page.</summary>
-    internal sealed record Translate(Place At, int Offset, SmmuAccess Access) : Op
+    /// <summary>
+    /// One transaction, at a byte <paramref name="Offset"/> into the page: through the base domain's stream
+    /// (<paramref name="Stream"/> 0, an IOVA), or in a stage-2 run through the stage-2 domain's own stream (1, an IPA).
+    /// <paramref name="Twice"/>: if it succeeds, the same transaction at once again, which must hit the TLB.
+    /// </summary>
+    internal sealed record Translate(Place At, int Offset, SmmuAccess Access, int Stream = 0, bool Twice = false) : Op
     {
-        public override string ToString() => $"Translate({At}+0x{Offset:X}, {Format.Flags(Access)})";
+        public override string ToString() => $"Translate{StreamName(Stream)}{(Twice ? "Twice" : "")}({At}+0x{Offset:X}, {Format.Flags(Access)})";
     }
 
     /// <summary>A batch of transactions with one access kind; the model stops at the first that fails.</summary>
-    internal sealed record TranslateBatch(Place[] At, SmmuAccess Access) : Op
+    internal sealed record TranslateBatch(Place[] At, SmmuAccess Access, int Stream = 0) : Op
     {
-        public override string ToString() => $"TranslateBatch([{string.Join(' ', At)}], {Format.Flags(Access)})";
+        public override string ToString() => $"TranslateBatch{StreamName(Stream)}([{string.Join(' ', At)}], {Format.Flags(Access)})";
     }
 
-    /// <summary><c>iova_to_phys(domain, iova)</c>: the software walk.</summary>
+    /// <summary><c>iova_to_phys(domain, address)</c>: the software walk.</summary>
     internal sealed record IovaToPhys(DomainRef Domain, Place At) : Op
     {
         public override string ToString() => $"IovaToPhys({Domain}, {At})";
@@ -130,23 +176,49 @@ internal abstract record Op
     }
 
     /// <summary>
-    /// Explicit TLB maintenance. The ASID is slot <paramref name="AsidSlot"/>'s current one, or the last it
-    /// had while detached (by now free, or another domain's); <see cref="AsidBeyondRange"/> names an ASID
-    /// beyond asid_bits.
+    /// Frees dynamic slot <paramref name="Slot"/>'s domain (detaching it first if attached) and puts a new,
+    /// empty one attached in its place: a process exits and another starts. The free invalidates the old
+    /// domain's global entries.
     /// </summary>
-    internal sealed record Invalidate(TlbScope Scope, int AsidSlot, Place At, long Pages) : Op
+    internal sealed record Recycle(int Slot) : Op
     {
-        public const int AsidBeyondRange = -1;
+        public override string ToString() => $"Recycle(d{Slot})";
+    }
+
+    /// <summary>
+    /// Explicit TLB maintenance. The ASID is slot <paramref name="AsidSlot"/>'s current one, or the last it
+    /// had while detached (by now free, or another domain's); the VMID is the stage-2 domain's.
+    /// <see cref="OutOfRange"/> names an ASID or VMID beyond its bits.
+    /// </summary>
+    internal sealed record Invalidate(TlbScope Scope, int AsidSlot, Place At, ulong Size) : Op
+    {
+        public const int OutOfRange = -1;
 
         public override string ToString() => Scope switch
         {
             TlbScope.All => "InvalidateAll()",
             TlbScope.Asid => $"InvalidateAsid({AsidName})",
-            TlbScope.AsidVa => $"InvalidateVa({AsidName}, {At} +{Format.Pages(Pages)})",
-            _ => $"InvalidateVaAll({At} +{Format.Pages(Pages)})",
+            TlbScope.AsidVa => $"InvalidateVa({AsidName}, {At} +{Format.Bytes(Size)})",
+            TlbScope.VaAll => $"InvalidateVaAll({At} +{Format.Bytes(Size)})",
+            TlbScope.Vmid => $"InvalidateVmid({VmidName})",
+            _ => $"InvalidateIpa({VmidName}, {At} +{Format.Bytes(Size)})",
         };
 
-        private string AsidName => AsidSlot == AsidBeyondRange ? "asid 2^bits" : $"asid of d{AsidSlot}";
+        private string AsidName => AsidSlot == OutOfRange ? "asid 2^bits" : $"asid of d{AsidSlot}";
+
+        private string VmidName => AsidSlot == OutOfRange ? "vmid 2^bits" : "vmid of s2";
+    }
+
+    /// <summary>Maps pool pages in the stage-2 domain, IPA = PA (a hypervisor giving the guest's table memory back).</summary>
+    internal sealed record PoolMap(PoolTarget Target, SmmuProt Prot) : Op
+    {
+        public override string ToString() => $"PoolMap({Target}, {Format.Flags(Prot)})";
+    }
+
+    /// <summary>Unmaps pool pages in the stage-2 domain: stage-1 walks through them fault at stage 2 with S1PTW.</summary>
+    internal sealed record PoolUnmap(PoolTarget Target) : Op
+    {
+        public override string ToString() => $"PoolUnmap({Target})";
     }
 
     /// <summary>Compares the tables page by page (<c>iova_to_phys</c>) and the pool's accounting with the reference.</summary>
@@ -154,6 +226,8 @@ internal abstract record Op
     {
         public override string ToString() => "Audit()";
     }
+
+    private static string StreamName(int stream) => stream == 0 ? "" : "@ipa";
 }
 
 /// <summary>Sizes and flags as a reader wants them in a printed sequence.</summary>
@@ -162,14 +236,12 @@ internal static class Format
     /// <summary>Flags joined with '|' (the enum's own ", " would read as further arguments).</summary>
     public static string Flags<T>(T flags) where T : struct, Enum => flags.ToString().Replace(", ", "|", StringComparison.Ordinal);
 
-    public static string Pages(long pages) => Bytes((ulong)pages << IovaLayout.PageShift);
-
     public static string Bytes(ulong bytes)
     {
         if (bytes == 0)
             return "0";
         var parts = new List<string>();
-        foreach (var (shift, unit) in new[] { (IovaLayout.GibShift, "G"), (IovaLayout.MibShift, "M"), (IovaLayout.PageShift, "p") })
+        foreach (var (shift, unit) in new[] { (30, "G"), (20, "M"), (10, "K") })
         {
             ulong count = bytes >> shift;
             if (count == 0)
@@ -177,6 +249,8 @@ internal static class Format
             parts.Add(count.ToString(CultureInfo.InvariantCulture) + unit);
             bytes -= count << shift;
         }
+        if (bytes != 0)
+            parts.Add(bytes.ToString(CultureInfo.InvariantCulture));
         return string.Join('+', parts);
     }
 }
