@@ -236,7 +236,10 @@ int32_t smmu_detach_device(smmu_t smmu, smmu_domain_t d, uint32_t stream_id);
 #define SMMU_PROT_MMIO 0x10u    /* device memory (AttrIndx 2); plain mappings use AttrIndx 0 */
 #define SMMU_PROT_PRIV 0x20u    /* privileged only: AP[1] clear */
 #define SMMU_PROT_GLOBAL 0x40u  /* nG = 0: the TLB entry matches every ASID, so it survives process
-                                   switches (stage 1 only: EINVAL on a stage-2 domain) */
+                                   switches (stage 1 only: EINVAL on a stage-2 domain). Every ASID of
+                                   its VMID: stage-1 banks all have VMID 0 (as arm-smmu programs them),
+                                   so a cached global entry serves every stage-1 bank's lookups of
+                                   that address */
 
 /* Maps [iova, iova+size) to [paddr, paddr+size) with AArch64 long descriptors of the domain's stage
  * and granule, using the largest leaf that alignment and size allow: 4K granule 1 GiB, 2 MiB,
