@@ -385,7 +385,20 @@ typedef struct smmu_fast_view {
 smmu_fast_view *smmu_fast_views(void);
 
 #if defined(__GNUC__) && !defined(SMMU_NO_INLINE)
+/* The probe compares 8 tags with AVX2 (or AVX-512 when the caller is compiled for it). libsmmu.so is
+ * built for x86-64-v3 and so needs AVX2 itself: on x86-64 the lookup helpers are compiled for AVX2
+ * whatever the caller's flags (GCC/Clang target attribute; a caller built without AVX2 calls them
+ * instead of inlining them). Elsewhere they compare way by way. */
 #if defined(__AVX2__)
+#define SMMU_INL_AVX2 1
+#define SMMU_INL_VECTOR
+#elif defined(__x86_64__)
+#define SMMU_INL_AVX2 1
+#define SMMU_INL_VECTOR __attribute__((target("avx2")))
+#else
+#define SMMU_INL_VECTOR
+#endif
+#if defined(SMMU_INL_AVX2)
 #include <immintrin.h>
 #endif
 
@@ -405,7 +418,7 @@ static inline smmu_fast_view *smmu_inl_view(smmu_t smmu)
 }
 
 /* log2 of the bytes an entry of each size class covers: 4K, 16K, 64K, 2M, 32M, 512M, 1G. */
-static inline unsigned smmu_inl_class_shift(unsigned size_class)
+SMMU_INL_VECTOR static inline unsigned smmu_inl_class_shift(unsigned size_class)
 {
     return (unsigned)((0x001e1d1915100e0cull >> (size_class * 8u)) & 0xffu);
 }
@@ -413,9 +426,10 @@ static inline unsigned smmu_inl_class_shift(unsigned size_class)
 /* The ways among 8 consecutive entries whose tag and ASID match, as a bit mask (the columns are
  * padded: 8 entries can always be read). With AVX2 or AVX-512 enabled at compile time, one or two
  * vector compares, as the library's own kernels do. */
-static inline uint32_t smmu_inl_match8(const uint64_t *tags, const uint16_t *asids, uint64_t tag, uint16_t asid)
+SMMU_INL_VECTOR static inline uint32_t smmu_inl_match8(const uint64_t *tags, const uint16_t *asids, uint64_t tag,
+                                                       uint16_t asid)
 {
-#if defined(__AVX2__)
+#if defined(SMMU_INL_AVX2)
 #if defined(__AVX512F__)
     uint32_t match = (uint32_t)_mm512_cmpeq_epi64_mask(_mm512_loadu_si512((const void *)tags),
                                                        _mm512_set1_epi64((long long)tag));
@@ -433,11 +447,12 @@ static inline uint32_t smmu_inl_match8(const uint64_t *tags, const uint16_t *asi
     return match & (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(same, _mm_setzero_si128()));
 #endif
 #else
-    uint32_t match = 0;
     unsigned w;
-    for (w = 0; w < 8; w++)
-        match |= (uint32_t)((tags[w] == tag) & (asids[w] == asid)) << w;
-    return match;
+    for (w = 0; w < 8; w++) {
+        if (tags[w] == tag && asids[w] == asid)
+            return 1u << w;
+    }
+    return 0;
 #endif
 }
 
@@ -453,7 +468,7 @@ typedef struct smmu_inl_tlb {
     uint16_t asid;
 } smmu_inl_tlb;
 
-static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_bank *b)
+SMMU_INL_VECTOR static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_bank *b)
 {
     smmu_inl_tlb t;
     t.tags = v->tags;
@@ -472,7 +487,7 @@ static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_f
 }
 
 /* The entry of one set whose tag and ASID match, or -1. */
-static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint64_t set, uint64_t tag, uint16_t asid)
+SMMU_INL_VECTOR static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint64_t set, uint64_t tag, uint16_t asid)
 {
     size_t base = (size_t)set << t->ways_log2, ways = (size_t)1 << t->ways_log2, group = 0;
     do {
@@ -487,7 +502,7 @@ static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint64_t set, uint64
 /* The library's lookup: each size class present, smallest first: the ASID's salted set, then (if the
  * class holds entries without an ASID) the unsalted set. On a hit whose rights cover `need`, the
  * output address; 0 for a miss or a hit without the rights (the library decides those). */
-static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t input, uint32_t need, uint64_t *out)
+SMMU_INL_VECTOR static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t input, uint32_t need, uint64_t *out)
 {
     uint32_t classes = t->classes;
     while (classes != 0) {
@@ -513,7 +528,7 @@ static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t input, uint32_t n
  * the rights; returns how many did. Everything else (a miss there, an entry without an ASID, a hit
  * without the rights) stops it, and the caller falls back. Its inputs are plain values, so a loop
  * keeps them in registers whatever out_pas aliases. */
-static inline size_t smmu_inl_run8(const uint64_t *tags, const uint16_t *asids, const uint64_t *outputs,
+SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const uint16_t *asids, const uint64_t *outputs,
                                    const uint8_t *info, uint64_t set_mask, uint64_t salt, uint64_t tag_base,
                                    uint16_t asid, unsigned size_class, uint32_t need, const uint64_t *iovas,
                                    uint64_t *out_pas, size_t count)
@@ -537,7 +552,7 @@ static inline size_t smmu_inl_run8(const uint64_t *tags, const uint16_t *asids, 
 
 /* Serves iovas[0..count) from the view while they hit: the common case's loop, then the general lookup
  * for the one it stopped at (and on, while they hit). Returns how many it translated. */
-static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_bank *b, uint32_t need,
+SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_bank *b, uint32_t need,
                                     const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
     uint32_t classes = v->size_classes;
@@ -572,7 +587,7 @@ static inline const smmu_fast_bank *smmu_inl_bank(const smmu_fast_view *v, smmu_
     return bank < 0 ? NULL : &v->banks[bank];
 }
 
-static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
+__attribute__((unused)) static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
                                          uint64_t *out_pa)
 {
     smmu_fast_view *v = smmu_inl_view(smmu);
@@ -585,7 +600,7 @@ static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64
     return (smmu_translate)(smmu, stream_id, iova, access, out_pa);
 }
 
-static inline int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
+__attribute__((unused)) static inline int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
                                                uint64_t *out_pas, size_t count, uint32_t access, size_t *out_done)
 {
     smmu_fast_view *v = smmu_inl_view(smmu);

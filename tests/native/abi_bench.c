@@ -39,7 +39,7 @@ static volatile uint64_t sink;
 
 /* ns per element of one repetition: batch 0 means single smmu_translate calls, BARE_CALL calls of
  * smmu_abi_version. */
-static double run_once(smmu_t s, size_t batch, int *bad)
+static double run_once(smmu_t s, size_t batch, int exported, int *bad)
 {
     double t0, t1;
     uint64_t acc = 0;
@@ -54,7 +54,9 @@ static double run_once(smmu_t s, size_t batch, int *bad)
         size_t i;
         for (i = 0; i < ELEMENTS; i++) {
             uint64_t pa = 0;
-            if (smmu_translate(s, 0, iovas[i & 4095], SMMU_ACCESS_READ, &pa) != SMMU_OK)
+            int32_t rc = exported ? (smmu_translate)(s, 0, iovas[i & 4095], SMMU_ACCESS_READ, &pa)
+                                  : smmu_translate(s, 0, iovas[i & 4095], SMMU_ACCESS_READ, &pa);
+            if (rc != SMMU_OK)
                 (*bad)++;
             acc += pa;
         }
@@ -63,7 +65,9 @@ static double run_once(smmu_t s, size_t batch, int *bad)
         size_t off = 0;
         while (done_total < ELEMENTS) {
             size_t done = 0;
-            if (smmu_translate_batch(s, 0, iovas + off, pas, batch, SMMU_ACCESS_READ, &done) != SMMU_OK || done != batch)
+            int32_t rc = exported ? (smmu_translate_batch)(s, 0, iovas + off, pas, batch, SMMU_ACCESS_READ, &done)
+                                  : smmu_translate_batch(s, 0, iovas + off, pas, batch, SMMU_ACCESS_READ, &done);
+            if (rc != SMMU_OK || done != batch)
                 (*bad)++;
             acc += pas[batch - 1];
             done_total += batch;
@@ -97,28 +101,32 @@ int main(int argc, char **argv)
     /* 4096 IOVAs over the 512 pages, a stride that visits every page and every set */
     for (i = 0; i < 4096; i++)
         iovas[i] = IOVA_BASE + (uint64_t)((i * 97) % WS_PAGES) * PAGE + (uint64_t)(i & 0x1ff) * 8;
-    run_once(s, 0, &bad);   /* warm up: fill the TLB */
-    run_once(s, 4096, &bad);
+    run_once(s, 0, 1, &bad);   /* warm up: fill the TLB */
+    run_once(s, 4096, 1, &bad);
 
     printf("abi_bench: TLB-hit working set of %d x 4 KiB pages, %d elements per repetition, %d repetitions, "
            "SIMD width %d\n", WS_PAGES, ELEMENTS, reps, smmu_simd_width());
-    printf("%-28s %12s %10s %10s\n", "configuration", "median ns", "min", "max");
-    for (c = 0; c < (int)(sizeof batches / sizeof batches[0]); c++) {
+    printf("%-40s %12s %10s %10s\n", "configuration", "median ns", "min", "max");
+    for (c = 0; c < 2 * (int)(sizeof batches / sizeof batches[0]); c++) {
         double t[MAX_REPS];
-        char name[64];
+        char name[80];
+        size_t batch = batches[c / 2];
+        int exported = c % 2;   /* each configuration through the header's inline path, then the export */
+        if (batch == BARE_CALL && !exported)
+            continue;
         st0.size = st1.size = sizeof st0;
         smmu_get_stats(s, &st0);
         for (i = 0; i < reps; i++)
-            t[i] = run_once(s, batches[c], &bad);
+            t[i] = run_once(s, batch, exported, &bad);
         smmu_get_stats(s, &st1);
         qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-        if (batches[c] == BARE_CALL)
+        if (batch == BARE_CALL)
             snprintf(name, sizeof name, "smmu_abi_version (per call)");
-        else if (batches[c] == 0)
-            snprintf(name, sizeof name, "smmu_translate (per call)");
+        else if (batch == 0)
+            snprintf(name, sizeof name, "smmu_translate%s (per call)", exported ? " [export]" : " [inline]");
         else
-            snprintf(name, sizeof name, "batch %zu (per element)", batches[c]);
-        printf("%-28s %12.2f %10.2f %10.2f%s\n", name, t[reps / 2], t[0], t[reps - 1],
+            snprintf(name, sizeof name, "batch %zu%s (per element)", batch, exported ? " [export]" : " [inline]");
+        printf("%-40s %12.2f %10.2f %10.2f%s\n", name, t[reps / 2], t[0], t[reps - 1],
                st1.tlb_misses != st0.tlb_misses ? "  (TLB misses!)" : "");
     }
     if (bad)
