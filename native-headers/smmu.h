@@ -611,12 +611,14 @@ __attribute__((unused)) static inline int32_t smmu_inl_translate_batch(smmu_t sm
     if (b == NULL || need == 0 || iovas == NULL || out_pas == NULL || out_done == NULL || count > 0x7fffffffu)
         return (smmu_translate_batch)(smmu, stream_id, iovas, out_pas, count, access, out_done);
     i = smmu_inl_serve(v, b, need, iovas, out_pas, count);
-    v->hits += i;
     if (i == count) {
+        v->hits += i;
         *out_done = count;
         return 0;
     }
+    /* The library counts a batch when it returns, so a handler it calls sees none of it yet: nor of ours. */
     rc = (smmu_translate_batch)(smmu, stream_id, iovas + i, out_pas + i, count - i, access, &done);
+    v->hits += i;
     *out_done = i + done;
     return rc;
 }

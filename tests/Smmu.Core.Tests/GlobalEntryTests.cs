@@ -217,4 +217,28 @@ public class GlobalEntryTests
         Assert.NotEqual(smmu.AsidOf(a), smmu.AsidOf(b));
         _ = b;
     }
+
+    /// <summary>
+    /// A global 4 KiB entry and another process's 2 MiB entry cover the same IOVA: a lookup probes class by
+    /// class, smallest first, the ASID's set and then the unsalted one — in a batch exactly as in a single
+    /// translation (found by the C test of the header's inline path: the batch loop once probed every
+    /// class's own set before any unsalted one).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllWidths))]
+    public void ABatchProbesClassesInTheOrderASingleTranslationDoes(SimdWidth width)
+    {
+        using SmmuInstance smmu = Create(change: null, width);
+        DomainHandle b = smmu.AttachBase(), p = smmu.AttachDynamic(b);
+        Ok(smmu.Map(b, 0x1000_0000, 0x20_0000_0000, 0x1000, SmmuProt.Read | SmmuProt.Global));
+        Ok(smmu.Map(p, 0x1000_0000, 0x30_0000_0000, 0x20_0000, SmmuProt.Read));
+        Assert.Equal(0x20_0000_0000UL, smmu.TranslateOk(0x1000_0000));       // the base is active: the global 4K entry
+        Ok(smmu.SwitchDomain(p));
+        Assert.Equal(0x30_0000_1000UL, smmu.TranslateOk(0x1000_1000));       // the process's 2M entry
+        ulong single = smmu.TranslateOk(0x1000_0000);
+        var pas = new ulong[1];
+        Ok(smmu.TranslateBatch(Sid, [0x1000_0000UL], pas, SmmuAccess.Read, out _));
+        Assert.Equal(0x20_0000_0000UL, single);
+        Assert.Equal(single, pas[0]);
+    }
 }

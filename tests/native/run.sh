@@ -38,7 +38,7 @@ build=$here/build
 [ $sanitize = 1 ] && build=$here/build/sanitize
 mkdir -p "$build"
 
-drivers=(layout seed_fn constraints errors faults threads adreno_split nested_vm granules deferred)
+drivers=(layout seed_fn constraints errors faults threads adreno_split nested_vm granules deferred fastpath)
 CFLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 "-I$repo/native-headers")
 LDFLAGS=("-L$libdir" -lsmmu "-Wl,-rpath,$libdir" -pthread)
 tools=(abi_bench)

@@ -28,8 +28,8 @@ internal sealed unsafe partial class Tlb
                 return i;
             }
             ulong input = Unsafe.Add(ref inputs, i);
-            if (found < 0 && _noAsidClasses != 0)
-                found = LookupNoAsid<TKernel>(input, context);   // a global entry lives in its unsalted set
+            if (found < 0 && _noAsidClasses != 0 && BitOperations.IsPow2(_sizeClasses))
+                found = LookupNoAsid<TKernel>(input, context);   // a global entry lives in its unsalted set (RunHitsAnyClass probed it already)
             if (found >= 0)
             {
                 if ((need & ~RightsOf(found)) != 0)
@@ -118,6 +118,7 @@ internal sealed unsafe partial class Tlb
         uint groupMask = _groupMask;
         nint ways = Ways;
         uint required = (uint)need;
+        uint noAsid = asid == TlbLayout.NoAsid ? 0 : _noAsidClasses;   // a context without an ASID probes those sets already
         int entry = -1;
 
         int i = start;
@@ -126,10 +127,12 @@ internal sealed unsafe partial class Tlb
             ulong input = Unsafe.Add(ref inputs, i);
             entry = -1;
             int sizeClass = 0;
-            for (uint left = classes; left != 0 && entry < 0; left &= left - 1)   // smallest first
+            for (uint left = classes; left != 0 && entry < 0; left &= left - 1)   // smallest first, as Lookup: own set, then the unsalted one
             {
                 sizeClass = BitOperations.TrailingZeroCount(left);
                 entry = Probe<TKernel>(tags, asids, input, asid, salt, tagBase, sizeClass, setMask, waysLog2, groupMask, ways);
+                if (entry < 0 && (noAsid & (1u << sizeClass)) != 0)
+                    entry = Probe<TKernel>(tags, asids, input, TlbLayout.NoAsid, 0, tagBase, sizeClass, setMask, waysLog2, groupMask, ways);
             }
             if (entry < 0 || (required & ~(uint)info[entry]) != 0)
                 break;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Smmu.Core.Translation;
 
 /// <summary>
@@ -43,6 +45,7 @@ internal sealed unsafe partial class Tlb
     }
 
     /// <summary>A fill takes the way over: whatever was watched there is gone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ForgetWatch(nint entry)
     {
         if (_watched is { } watched)
