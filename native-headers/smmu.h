@@ -557,9 +557,12 @@ SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, con
 {
     uint32_t classes = v->size_classes;
     size_t i = 0;
-    if (v->ways_log2 == 3 && classes != 0 && (classes & (classes - 1u)) == 0)
+    if (v->ways_log2 == 3 && classes != 0 && (classes & (classes - 1u)) == 0) {
         i = smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
                           (unsigned)__builtin_ctz(classes), need, iovas, out_pas, count);
+        if (b->asid == 0xffffu || (v->no_asid_classes & classes) == 0)
+            return i;   /* the general lookup would probe the same set again: a miss, or no rights, for the library */
+    }
     if (i < count) {
         smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
         while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))

@@ -213,7 +213,7 @@ internal sealed class Attachments
     private void PointBankAt(int bank, int index, DomainHandle domain, ref Domain d)
     {
         bool hasTtbr0 = !(d.SplitTtbr1 || d.IsStage2);
-        _banks[bank].PointAt(index, domain, hasTtbr0, d.Root, d.Asid, d.ProcId);
+        _banks[bank].PointAt(index, domain, hasTtbr0, d.Root, d.Asid, d.ProcId, _translator.Pool);
         _translator.PublishBank(bank);
     }
 

@@ -53,7 +53,7 @@ internal sealed class Sanitizer
         bool staleGranted = (need & ~tlb.WatchedRights(entry)) == 0;
         ulong stalePa = tlb.OutputOf(entry, iova);
 
-        FaultType current = bank.WalkContext(_translator.Pool).Walk(iova, out WalkLeaf leaf, out _);
+        FaultType current = bank.Walk.Walk(iova, out WalkLeaf leaf, out _);
         if (current == FaultType.None && (need & ~leaf.Rights) != 0)
             current = FaultType.Permission;
         ulong currentPa = current == FaultType.None ? leaf.OutputBase | (iova & ((1UL << leaf.Shift) - 1)) : 0;

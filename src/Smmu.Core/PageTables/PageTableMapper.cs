@@ -104,20 +104,27 @@ internal sealed class PageTableMapper
             return SmmuError.Range;
 
         ulong end = iova + size, ignored = 0, unmapped = 0;
-        int splitsNeeded = 0;
-        if (EndNeedsSplit(format, root, iova, iova, end, out ulong firstLeafEnd)
-            || (end > firstLeafEnd && EndNeedsSplit(format, root, end - 1, iova, end, out _)))
+        int splitsNeeded = -1;   // not counted: the pool has tables for the most any unmap can split
+        // Only a block that the range covers in part needs a split, and only at the range's two ends: at most
+        // one table per block level per end. With that many free, nothing can fail; otherwise count first.
+        int splitTableOrder = format.TableOrder(format.StartLevel + 1);
+        int mostSplits = 2 * (Geometry.LastLevel - Math.Max(format.FirstBlockLevel, format.StartLevel));
+        if (_pool.FreeBlocksOf(splitTableOrder) < mostSplits)
         {
-            // Only a block that the range covers in part needs a split, and only at the range's ends.
-            splitsNeeded = UnmapLevel(format, root, format.StartLevel, iova, end, commit: false, insideSplitBlock: false, ref ignored);
-            if (splitsNeeded > _pool.FreeBlocksOf(format.TableOrder(format.StartLevel + 1)))
-                return SmmuError.NoMemory;
+            splitsNeeded = 0;
+            if (EndNeedsSplit(format, root, iova, iova, end, out ulong firstLeafEnd)
+                || (end > firstLeafEnd && EndNeedsSplit(format, root, end - 1, iova, end, out _)))
+            {
+                splitsNeeded = UnmapLevel(format, root, format.StartLevel, iova, end, commit: false, insideSplitBlock: false, ref ignored);
+                if (splitsNeeded > _pool.FreeBlocksOf(splitTableOrder))
+                    return SmmuError.NoMemory;
+            }
         }
         _removedGlobal = false;
         _deferFrees = deferFrees;
         _deferred = default;
         int splits = UnmapLevel(format, root, format.StartLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
-        Debug.Assert(splits == splitsNeeded);
+        Debug.Assert(splitsNeeded < 0 ? splits <= mostSplits : splits == splitsNeeded);
         removedGlobal = _removedGlobal;
         emptiedTables = _deferred;
         _deferred = default;

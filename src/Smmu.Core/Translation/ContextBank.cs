@@ -44,6 +44,8 @@ internal struct ContextBank
     public ushort Vmid;
     /// <summary>The tags this bank's translations carry in the TLB; follows the ASID and VMID.</summary>
     public TlbContext Tlb;
+    /// <summary>A walk of this bank's tables, as its registers stand: rebuilt by <see cref="PointAt"/>, the last step of every change to them.</summary>
+    public WalkContext Walk;
 
     /// <summary>Stream IDs routed to the bank.</summary>
     public int RoutedStreams;
@@ -64,7 +66,7 @@ internal struct ContextBank
     /// Points TTBR0/ASID/CONTEXTIDR at a domain (attach of a base domain, or a switch); with
     /// <paramref name="hasTtbr0"/> false, TTBR0 walks are disabled (EPD0) and only the ASID is set.
     /// </summary>
-    public void PointAt(int domainIndex, DomainHandle domain, bool hasTtbr0, ulong root, ushort asid, uint procId)
+    public void PointAt(int domainIndex, DomainHandle domain, bool hasTtbr0, ulong root, ushort asid, uint procId, PagePool pool)
     {
         ActiveIndex = domainIndex;
         ActiveDomain = domain;
@@ -73,10 +75,8 @@ internal struct ContextBank
         Asid = asid;
         ContextIdr = procId;
         Tlb = new TlbContext(Regime == TranslationRegime.Stage2 ? TlbLayout.NoAsid : asid, Vmid, Regime == TranslationRegime.Stage2);
+        Walk = new WalkContext(pool, Regime, Stage1, Ttbr0, Epd0, Ttbr1, Epd1, Stage2, Vttbr);
     }
-
-    /// <summary>A walk of this bank's tables, as its registers now stand.</summary>
-    public readonly WalkContext WalkContext(PagePool pool) => new(pool, Regime, Stage1, Ttbr0, Epd0, Ttbr1, Epd1, Stage2, Vttbr);
 
     /// <summary>Clears FSR/FAR/FSYNR0/IPAFAR and the record (FSR is write-1-to-clear on hardware).</summary>
     public void ClearFault()

@@ -52,9 +52,8 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         while (true)
         {
             ref ContextBank cb = ref Banks[bank];
-            WalkContext walk = cb.WalkContext(Pool);
             int runWalks = 0;
-            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Tlb, need, walk, ref runWalks, ref reads, out int entry);
+            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Tlb, need, cb.Walk, ref runWalks, ref reads, out int entry);
             walks += runWalks;
             if (cb.Regime != TranslationRegime.Stage1)
                 Stats.Stage2Walks += (ulong)runWalks;
@@ -211,7 +210,7 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         Stats.Walks++;
         if (cb.Regime != TranslationRegime.Stage1)
             Stats.Stage2Walks++;
-        FaultType fault = cb.WalkContext(Pool).Walk(iova, out leaf, out info);
+        FaultType fault = cb.Walk.Walk(iova, out leaf, out info);
         Stats.DescriptorReads += (ulong)info.DescriptorReads;
         cacheable = fault == FaultType.None;
         if (fault != FaultType.None && info.Stage == 2 && !info.S1ptw && cb.Regime == TranslationRegime.Nested && (need & ~info.Stage1Rights) != 0)

@@ -20,7 +20,7 @@ internal enum TranslationRegime : byte
 /// translation registers — the regime, stage 1's table format with TTBR0 and TTBR1 (and whether each
 /// half is disabled, TCR.EPD0/EPD1), stage 2's format and VTTBR. The only place, with
 /// <see cref="TableFormat"/>, that knows the address sizes, start levels and granules of a translation.
-/// Built per miss from the bank's registers (see <see cref="ContextBank.WalkContext"/>).
+/// Kept per context bank (<see cref="ContextBank.Walk"/>), rebuilt whenever the bank is programmed.
 /// </summary>
 internal readonly struct WalkContext
 {
