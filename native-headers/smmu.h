@@ -346,7 +346,7 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
  * for everything.
  *
  * The view of an instance is valid for the life of the process (a destroyed instance's view has
- * handle 0, which sends every call to the library: EBADF), is written by the library only during
+ * handle 0xffffffff, which no smmu_t is, so every call goes to the library: EBADF), is written by the library only during
  * calls on that instance, and follows the instance's threading rule: one thread at a time.
  * smmu_fast_views() returns the table of views, one per instance slot (an smmu_t's bits 9:0); the
  * inline functions cache its address per translation unit. Layout version 1; tags, ASIDs, the
@@ -355,30 +355,29 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
 #define SMMU_FAST_VIEW_VERSION 1
 #define SMMU_FAST_VIEW_SLOTS   1024u
 
-typedef struct smmu_fast_bank {
-    uint16_t asid;              /* the ASID lookups match (0xffff: entries without an ASID only) */
-    uint16_t reserved0;
-    uint32_t reserved1;
+typedef struct smmu_fast_stream {
+    int32_t bank;               /* the stream's context bank, -1: not routed */
+    uint16_t asid;              /* the ASID its lookups match (0xffff: entries without an ASID only) */
+    uint16_t reserved;
     uint64_t salt;              /* XORed onto the block number to pick the set */
     uint64_t tag_base;          /* XORed onto the aligned input: VMID << 48 | stage-2-input flag (bit 4) */
-} smmu_fast_bank;
+} smmu_fast_stream;             /* its bank's TLB context, copied to each of the bank's streams */
 
 typedef struct smmu_fast_view {
-    uint32_t handle;            /* the smmu_t served; 0: none (call the library) */
+    uint32_t handle;            /* the smmu_t served; 0xffffffff (no smmu_t's value): none */
     uint32_t num_stream_ids;
     uint32_t size_classes;      /* bit c: the TLB holds entries of size class c */
     uint32_t no_asid_classes;   /* bit c: ... entries without an ASID (global, stage-2-only) of class c */
     uint64_t set_mask;          /* sets - 1 */
     uint32_t ways_log2;
     uint32_t group_mask;        /* ways of an 8-way group that belong to one set */
-    const int32_t *stream_bank; /* per stream ID: its context bank, or -1 */
-    const smmu_fast_bank *banks;/* per context bank */
+    const smmu_fast_stream *streams; /* per stream ID */
     const uint64_t *tags;       /* per TLB entry (set * ways + way): tag */
     const uint16_t *asids;      /* ASID: 0 empty way, 0xffff none */
     const uint64_t *outputs;    /* the page's or block's output address */
     const uint8_t *info;        /* [7:6] leaf level, [5:0] rights: priv R W X, unpriv R W X */
     uint64_t hits;              /* translations served inline: the only field callers write */
-    uint64_t reserved[5];
+    uint64_t reserved[6];
 } smmu_fast_view;               /* 128 bytes */
 
 /* The table of SMMU_FAST_VIEW_SLOTS views (NULL if the library could not make it). */
@@ -468,7 +467,7 @@ typedef struct smmu_inl_tlb {
     uint16_t asid;
 } smmu_inl_tlb;
 
-SMMU_INL_VECTOR static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_bank *b)
+SMMU_INL_VECTOR static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_stream *b)
 {
     smmu_inl_tlb t;
     t.tags = v->tags;
@@ -552,7 +551,7 @@ SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const u
 
 /* Serves iovas[0..count) from the view while they hit: the common case's loop, then the general lookup
  * for the one it stopped at (and on, while they hit). Returns how many it translated. */
-SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_bank *b, uint32_t need,
+SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_stream *b, uint32_t need,
                                     const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
     uint32_t classes = v->size_classes;
@@ -580,21 +579,21 @@ static inline uint32_t smmu_inl_need(uint32_t access)
     return (access & 8u) ? kinds : kinds << 3;
 }
 
-/* The context bank of a call the view can serve, or NULL (then the library decides). */
-static inline const smmu_fast_bank *smmu_inl_bank(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
+/* The stream record of a call the view can serve, or NULL (then the library decides). */
+static inline const smmu_fast_stream *smmu_inl_stream(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
 {
-    int32_t bank;
-    if (v == NULL || v->handle != smmu || smmu == 0 || stream_id >= v->num_stream_ids)
+    const smmu_fast_stream *s;
+    if (v == NULL || v->handle != smmu || stream_id >= v->num_stream_ids)
         return NULL;
-    bank = v->stream_bank[stream_id];
-    return bank < 0 ? NULL : &v->banks[bank];
+    s = &v->streams[stream_id];
+    return s->bank < 0 ? NULL : s;
 }
 
 __attribute__((unused)) static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
                                          uint64_t *out_pa)
 {
     smmu_fast_view *v = smmu_inl_view(smmu);
-    const smmu_fast_bank *b = smmu_inl_bank(v, smmu, stream_id);
+    const smmu_fast_stream *b = smmu_inl_stream(v, smmu, stream_id);
     uint32_t need = smmu_inl_need(access);
     if (b != NULL && need != 0 && out_pa != NULL && smmu_inl_serve(v, b, need, &iova, out_pa, 1) == 1) {
         v->hits++;
@@ -607,7 +606,7 @@ __attribute__((unused)) static inline int32_t smmu_inl_translate_batch(smmu_t sm
                                                uint64_t *out_pas, size_t count, uint32_t access, size_t *out_done)
 {
     smmu_fast_view *v = smmu_inl_view(smmu);
-    const smmu_fast_bank *b = smmu_inl_bank(v, smmu, stream_id);
+    const smmu_fast_stream *b = smmu_inl_stream(v, smmu, stream_id);
     uint32_t need = smmu_inl_need(access);
     size_t i = 0, done = 0;
     int32_t rc;

@@ -57,7 +57,7 @@ public sealed partial class SmmuInstance : IDisposable
             _faults = new FaultUnit(this, banks, _domains);
             SimdWidth width = forcedWidth ?? ((config.Flags & SmmuConfigFlags.ScalarTlb) != 0 ? SimdWidth.Scalar : SimdSupport.Widest);
             var tlb = new Tlb((int)config.TlbEntries, (int)config.TlbWays);
-            _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds), banks, _pool, _faults);
+            _translator = Translator.Create(width, tlb, new StreamTable((int)config.NumStreamIds, (int)config.NumContextBanks), banks, _pool, _faults);
             _attachments = new Attachments(_domains, _asids, _vmids, _translator, (config.Flags & SmmuConfigFlags.NoAsidTagging) != 0);
             bool watching = (config.Flags & SmmuConfigFlags.SanitizeTlb) != 0;
             _sanitizer = new Sanitizer(this, _translator) { Watching = watching };

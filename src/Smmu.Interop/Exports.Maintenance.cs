@@ -37,6 +37,8 @@ internal static unsafe partial class Exports
     {
         try
         {
+            if (gather != null && gather->Size != SmmuGather.CurrentSize)
+                return SmmuError.Invalid;   // struct sizes come before handles
             if (InstanceTable.Get(smmu) is not { } instance)
                 return SmmuError.BadHandle;
             return gather == null
@@ -54,8 +56,8 @@ internal static unsafe partial class Exports
     {
         try
         {
-            if (gather == null)
-                return SmmuError.Invalid;
+            if (gather == null || gather->Size != SmmuGather.CurrentSize)
+                return SmmuError.Invalid;   // pointers and struct sizes come before handles
             return InstanceTable.Get(smmu) is { } instance ? instance.IotlbSync(new DomainHandle(domain), ref *gather) : SmmuError.BadHandle;
         }
         catch (Exception e)

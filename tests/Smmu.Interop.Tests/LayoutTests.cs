@@ -131,13 +131,12 @@ public class LayoutTests
     [InlineData(nameof(FastPathView.SetMask), 16)]
     [InlineData(nameof(FastPathView.WaysLog2), 24)]
     [InlineData(nameof(FastPathView.GroupMask), 28)]
-    [InlineData(nameof(FastPathView.StreamBank), 32)]
-    [InlineData(nameof(FastPathView.Banks), 40)]
-    [InlineData(nameof(FastPathView.Tags), 48)]
-    [InlineData(nameof(FastPathView.Asids), 56)]
-    [InlineData(nameof(FastPathView.Outputs), 64)]
-    [InlineData(nameof(FastPathView.Info), 72)]
-    [InlineData(nameof(FastPathView.Hits), 80)]
+    [InlineData(nameof(FastPathView.Streams), 32)]
+    [InlineData(nameof(FastPathView.Tags), 40)]
+    [InlineData(nameof(FastPathView.Asids), 48)]
+    [InlineData(nameof(FastPathView.Outputs), 56)]
+    [InlineData(nameof(FastPathView.Info), 64)]
+    [InlineData(nameof(FastPathView.Hits), 72)]
     public void FastViewOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<FastPathView>(field));
 
     [Fact]
@@ -145,9 +144,11 @@ public class LayoutTests
     {
         Assert.Equal(FastPathView.Size, Marshal.SizeOf<FastPathView>());
         Assert.Equal(128, Marshal.SizeOf<FastPathView>());
-        Assert.Equal(24, Marshal.SizeOf<FastPathBank>());
-        Assert.Equal(8, (int)Marshal.OffsetOf<FastPathBank>(nameof(FastPathBank.Salt)));
-        Assert.Equal(16, (int)Marshal.OffsetOf<FastPathBank>(nameof(FastPathBank.TagBase)));
+        Assert.Equal(24, Marshal.SizeOf<FastPathStream>());
+        Assert.Equal(0, (int)Marshal.OffsetOf<FastPathStream>(nameof(FastPathStream.Bank)));
+        Assert.Equal(4, (int)Marshal.OffsetOf<FastPathStream>(nameof(FastPathStream.Asid)));
+        Assert.Equal(8, (int)Marshal.OffsetOf<FastPathStream>(nameof(FastPathStream.Salt)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<FastPathStream>(nameof(FastPathStream.TagBase)));
     }
 
     [Fact]

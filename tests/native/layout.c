@@ -115,7 +115,7 @@ SA(offsetof(smmu_stale_report, table_pages) == 72);
 SA(offsetof(smmu_stale_report, reserved) == 76);
 SA(SMMU_STALE_TRANSLATION == 1 && SMMU_MISSED_SYNC == 2 && SMMU_NEEDLESS_INVALIDATION == 3 && SMMU_NO_CONTEXT_BANK == 0xffffffffu);
 
-/* smmu_fast_view: 128 bytes; smmu_fast_bank: 24 (the inline fast path's view, Smmu.Core's FastPathView/FastPathBank) */
+/* smmu_fast_view: 128 bytes; smmu_fast_stream: 24 (the inline fast path's view, Smmu.Core's FastPathView/FastPathStream) */
 SA(sizeof(smmu_fast_view) == 128);
 SA(offsetof(smmu_fast_view, handle) == 0);
 SA(offsetof(smmu_fast_view, num_stream_ids) == 4);
@@ -124,17 +124,17 @@ SA(offsetof(smmu_fast_view, no_asid_classes) == 12);
 SA(offsetof(smmu_fast_view, set_mask) == 16);
 SA(offsetof(smmu_fast_view, ways_log2) == 24);
 SA(offsetof(smmu_fast_view, group_mask) == 28);
-SA(offsetof(smmu_fast_view, stream_bank) == 32);
-SA(offsetof(smmu_fast_view, banks) == 40);
-SA(offsetof(smmu_fast_view, tags) == 48);
-SA(offsetof(smmu_fast_view, asids) == 56);
-SA(offsetof(smmu_fast_view, outputs) == 64);
-SA(offsetof(smmu_fast_view, info) == 72);
-SA(offsetof(smmu_fast_view, hits) == 80);
-SA(sizeof(smmu_fast_bank) == 24);
-SA(offsetof(smmu_fast_bank, asid) == 0);
-SA(offsetof(smmu_fast_bank, salt) == 8);
-SA(offsetof(smmu_fast_bank, tag_base) == 16);
+SA(offsetof(smmu_fast_view, streams) == 32);
+SA(offsetof(smmu_fast_view, tags) == 40);
+SA(offsetof(smmu_fast_view, asids) == 48);
+SA(offsetof(smmu_fast_view, outputs) == 56);
+SA(offsetof(smmu_fast_view, info) == 64);
+SA(offsetof(smmu_fast_view, hits) == 72);
+SA(sizeof(smmu_fast_stream) == 24);
+SA(offsetof(smmu_fast_stream, bank) == 0);
+SA(offsetof(smmu_fast_stream, asid) == 4);
+SA(offsetof(smmu_fast_stream, salt) == 8);
+SA(offsetof(smmu_fast_stream, tag_base) == 16);
 SA(SMMU_FAST_VIEW_VERSION == 1 && SMMU_FAST_VIEW_SLOTS == 1024);
 
 /* handles and the fault-handler type */

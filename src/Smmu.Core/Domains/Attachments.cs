@@ -99,7 +99,7 @@ internal sealed class Attachments
         if (d.IsAttached)
         {
             // A base domain on a further stream shares its bank: one bank per base domain.
-            _streams.Route(streamId, d.ContextBank);
+            _streams.Route(streamId, d.ContextBank, _banks[d.ContextBank].Tlb);
             _banks[d.ContextBank].RoutedStreams++;
             d.BaseStreams++;
             return SmmuError.Ok;
@@ -146,7 +146,7 @@ internal sealed class Attachments
         d.Asid = asid;
         d.BaseStreams = 1;
         PointBankAt(free, index, domain, ref d);
-        _streams.Route(streamId, free);
+        _streams.Route(streamId, free, _banks[free].Tlb);
         return SmmuError.Ok;
     }
 
@@ -203,8 +203,7 @@ internal sealed class Attachments
         int stage2 = d.IsStage2 ? bank.BaseIndex : d.NestParent;
         if (bank.Regime != TranslationRegime.Stage1)
             ReleaseStage2(stage2);
-        bank = default;   // the base domain owns the bank: its last detach resets it
-        _translator.PublishBank(d.ContextBank);
+        bank = default;   // the base domain owns the bank: its last detach resets it (no stream is routed to it now)
         d.ContextBank = -1;
         return SmmuError.Ok;
     }

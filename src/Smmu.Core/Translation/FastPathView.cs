@@ -12,7 +12,7 @@ namespace Smmu.Core.Translation;
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct FastPathView
 {
-    /// <summary>The <c>smmu_t</c> the view serves; 0 while the slot has no live instance (C then calls the library).</summary>
+    /// <summary>The <c>smmu_t</c> the view serves; <see cref="NoInstance"/> while the slot has none (C then calls the library).</summary>
     public uint Handle;
     public uint NumStreamIds;
     /// <summary>The TLB's size classes filled since the last full invalidation (bit c: class c).</summary>
@@ -23,37 +23,47 @@ internal unsafe struct FastPathView
     public uint WaysLog2;
     /// <summary>The ways of an 8-way group that belong to a set (0xFF unless the TLB has fewer than 8 ways).</summary>
     public uint GroupMask;
-    /// <summary>Per stream ID: its context bank, or -1.</summary>
-    public int* StreamBank;
-    /// <summary>Per context bank: its TLB context.</summary>
-    public FastPathBank* Banks;
+    /// <summary>Per stream ID: its bank and that bank's TLB context.</summary>
+    public FastPathStream* Streams;
     public ulong* Tags;
     public ushort* Asids;
-    // ---- second cache line ----
     public ulong* Outputs;
+    // ---- second cache line ----
     public byte* Info;
     /// <summary>Translations the inline path served (each a TLB hit); written by C only.</summary>
     public ulong Hits;
-    private fixed ulong _reserved[5];
+    private fixed ulong _reserved[6];
 
     /// <summary>sizeof(smmu_fast_view).</summary>
     public const int Size = 128;
+
+    /// <summary>
+    /// <see cref="Handle"/> of a view without an instance: no <c>smmu_t</c> has it (its kind bits, 3, are no
+    /// handle's), so the inline path's one compare rejects every call there, 0 included.
+    /// </summary>
+    public const uint NoInstance = uint.MaxValue;
 }
 
-/// <summary>A context bank's TLB context as C reads it (<c>smmu_fast_bank</c>): <see cref="TlbContext"/>'s fields.</summary>
+/// <summary>
+/// A stream's record as C reads it (<c>smmu_fast_stream</c>): its context bank (-1: unrouted) and that bank's
+/// <see cref="TlbContext"/>, kept in step by <see cref="StreamTable"/>.
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
-internal struct FastPathBank
+internal struct FastPathStream
 {
+    public int Bank;
     public ushort Asid;
-    private ushort _reserved0;
-    private uint _reserved1;
+    private ushort _reserved;
     public ulong Salt;
     public ulong TagBase;
 
-    public FastPathBank(in TlbContext context)
+    public FastPathStream(int bank, in TlbContext context)
     {
+        Bank = bank;
         Asid = context.Asid;
         Salt = context.Salt;
         TagBase = context.TagBase;
     }
+
+    public static FastPathStream Unrouted => new() { Bank = -1 };
 }

@@ -28,8 +28,7 @@ internal abstract unsafe class Translator
     /// </summary>
     public SmmuStats Stats;
 
-    private readonly NativeBuffer<FastPathBank> _fastBanks;   // the banks' TLB contexts, as C reads them
-    private FastPathView* _view;                              // null until exposed, and once disposed
+    private FastPathView* _view;   // null until exposed, and once disposed
 
     protected Translator(Tlb tlb, StreamTable streams, ContextBank[] banks, PagePool pool, FaultUnit faults)
     {
@@ -39,7 +38,6 @@ internal abstract unsafe class Translator
         Pool = pool;
         Faults = faults;
         Stats.Size = SmmuStats.CurrentSize;
-        _fastBanks = new NativeBuffer<FastPathBank>((nuint)Math.Max(banks.Length, 1));
     }
 
     /// <summary>
@@ -51,17 +49,14 @@ internal abstract unsafe class Translator
         FastPathView* view = FastPathViews.Of(slot);
         view->Hits = 0;
         view->NumStreamIds = (uint)Streams.Count;
-        view->StreamBank = Streams.Column;
-        view->Banks = _fastBanks.Pointer;
-        for (int bank = 0; bank < Banks.Length; bank++)
-            PublishBank(bank);
+        view->Streams = Streams.Column;
         Tlb.Expose(view);
         _view = view;
         view->Handle = handle;
     }
 
-    /// <summary>A bank's TLB context changed (attach, switch, detach): C's lookups must use the new one.</summary>
-    public void PublishBank(int bank) => _fastBanks.Pointer[bank] = new FastPathBank(Banks[bank].Tlb);
+    /// <summary>A bank's TLB context changed (attach, switch): its streams' records, which C's lookups read, take it.</summary>
+    public void PublishBank(int bank) => Streams.Republish(bank, Banks[bank].Tlb);
 
     /// <summary>The counters with C's inline hits folded in: each is a translation and a TLB hit.</summary>
     public SmmuStats StatsSnapshot()
@@ -86,12 +81,11 @@ internal abstract unsafe class Translator
     {
         if (_view != null)
         {
-            _view->Handle = 0;
+            _view->Handle = FastPathView.NoInstance;
             _view = null;
         }
         Tlb.Dispose();
         Streams.Dispose();
-        _fastBanks.Dispose();
     }
 
     /// <summary>Makes the translator for <paramref name="width"/>: the one width dispatch of the model.</summary>
