@@ -150,9 +150,10 @@ int32_t smmu_domain_free(smmu_t smmu, smmu_domain_t d);
 
 /* Domain attributes, after the Qualcomm driver's DOMAIN_ATTR_*. `size` must be the attribute's
  * size exactly. Every settable attribute is set before attach (EBUSY after); GRANULE, SPLIT_TTBR1
- * and STAGE shape the tables, so they are also refused with EBUSY once the domain has a mapping,
- * and setting one gives the domain a new, empty root table (its address is fixed from the first
- * map or attach on). */
+ * and STAGE shape the tables, so they are also refused with EBUSY once the domain has been mapped
+ * or attached, even if it is empty and detached again: setting one gives the domain a new, empty
+ * root table, and the root's address is fixed from the first map or attach on. As everywhere, a
+ * malformed value (EINVAL) or a handle that names nothing (EBADF) is reported before EBUSY. */
 enum { SMMU_ATTR_DYNAMIC = 1,      /* int32, 0 or 1 (anything else is EINVAL): set before attach */
        SMMU_ATTR_CONTEXT_BANK = 2, /* uint32: read from base, set on dynamic */
        SMMU_ATTR_ASID = 3,         /* uint32, read-only, valid once attached (0 for a stage-2 domain) */
@@ -183,7 +184,7 @@ enum { SMMU_ATTR_DYNAMIC = 1,      /* int32, 0 or 1 (anything else is EINVAL): s
  * EINVAL (NULL data, unknown attribute, wrong size, a value out of its set, CONTEXT_BANK on a
  * domain that is not dynamic or beyond the banks, an attribute that does not fit the domain as
  * listed above); EPERM (ASID, TTBR0, TTBR1, VMID, VTTBR are read-only); EBUSY (any attribute on an
- * attached domain; GRANULE, SPLIT_TTBR1, STAGE once the domain has a mapping); ENOMEM (no pool
+ * attached domain; GRANULE, SPLIT_TTBR1, STAGE once the domain was mapped or attached); ENOMEM (no pool
  * block for the new root). */
 int32_t smmu_domain_set_attr(smmu_t smmu, smmu_domain_t d, uint32_t attr, const void *data, size_t size);
 
@@ -345,8 +346,8 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
  * the exported functions. Define SMMU_NO_INLINE before including this header to call the library
  * for everything.
  *
- * The view of an instance is valid for the life of the process (a destroyed instance's view has
- * handle 0xffffffff, which no smmu_t is, so every call goes to the library: EBADF), is written by the library only during
+ * The view of an instance is valid for the life of the process (a destroyed instance's view has a
+ * handle no smmu_t that selects it can equal, so every call goes to the library: EBADF), is written by the library only during
  * calls on that instance, and follows the instance's threading rule: one thread at a time.
  * smmu_fast_views() returns the table of views, one per instance slot (an smmu_t's bits 9:0); the
  * inline functions cache its address per translation unit. Layout version 1; tags, ASIDs, the
@@ -364,7 +365,8 @@ typedef struct smmu_fast_stream {
 } smmu_fast_stream;             /* its bank's TLB context, copied to each of the bank's streams */
 
 typedef struct smmu_fast_view {
-    uint32_t handle;            /* the smmu_t served; 0xffffffff (no smmu_t's value): none */
+    uint32_t handle;            /* the smmu_t served; with no instance, a value whose bits 9:0 name
+                                   another slot, so that no smmu_t selecting this view equals it */
     uint32_t num_stream_ids;
     uint32_t size_classes;      /* bit c: the TLB holds entries of size class c */
     uint32_t no_asid_classes;   /* bit c: ... entries without an ASID (global, stage-2-only) of class c */
@@ -613,14 +615,12 @@ __attribute__((unused)) static inline int32_t smmu_inl_translate_batch(smmu_t sm
     if (b == NULL || need == 0 || iovas == NULL || out_pas == NULL || out_done == NULL || count > 0x7fffffffu)
         return (smmu_translate_batch)(smmu, stream_id, iovas, out_pas, count, access, out_done);
     i = smmu_inl_serve(v, b, need, iovas, out_pas, count);
+    v->hits += i;   /* before the library's part: a handler it calls sees every translation so far */
     if (i == count) {
-        v->hits += i;
         *out_done = count;
         return 0;
     }
-    /* The library counts a batch when it returns, so a handler it calls sees none of it yet: nor of ours. */
     rc = (smmu_translate_batch)(smmu, stream_id, iovas + i, out_pas + i, count - i, access, &done);
-    v->hits += i;
     *out_done = i + done;
     return rc;
 }
@@ -900,7 +900,9 @@ typedef struct smmu_stats {
     uint64_t needless_invalidations; /* syncs and lazy flushes that found nothing cached (informational) */
 } smmu_stats;
 /* translations: requested through a stream, faulted ones included. tlb_hits + tlb_misses =
- *   translations + retries after fault handlers. walks: one per TLB miss and per iova_to_phys.
+ *   translations + retries after fault handlers, at every moment: a batch counts each run of
+ *   translations, and the one that faults, before a handler runs, so a handler sees every translation
+ *   so far (the inline path's hits included). walks: one per TLB miss and per iova_to_phys.
  * tlb_invalidations: maintenance operations, explicit or done by unmap, detach and flush-on-switch;
  *   tlb_entries_invalidated: the valid entries they removed.
  * pt_pages_in_use + pt_pages_free = the pool's pages (4 KiB units), always. */

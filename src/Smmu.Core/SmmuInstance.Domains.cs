@@ -78,7 +78,9 @@ public sealed partial class SmmuInstance
             return SmmuError.BadHandle;
         if (streamId >= _config.NumStreamIds)
             return SmmuError.Invalid;
-        return _attachments.Attach(index, domain, streamId);
+        int rc = _attachments.Attach(index, domain, streamId);
+        _domains[index].RootFixed |= rc == SmmuError.Ok;
+        return rc;
     }
 
     /// <summary>

@@ -28,11 +28,16 @@ public sealed partial class SmmuInstance
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
         int rc = CheckPages(d, iova | pa, pageSize, pageCount, out int level);
+        if (rc == SmmuError.Range && !PageTableMapper.ProtFits(d.Format, prot))
+            rc = SmmuError.Invalid;   // every malformed value before any address out of range
         if (rc != SmmuError.Ok)
             return rc;
         rc = _mapper.Map(d.Format, d.Root, d.InputBase, iova, pa, pageSize * pageCount, prot, level);
         if (rc == SmmuError.Ok)
+        {
             mapped = pageSize * pageCount;
+            d.RootFixed = true;
+        }
         return rc;
     }
 

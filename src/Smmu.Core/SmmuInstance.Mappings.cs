@@ -22,7 +22,9 @@ public sealed partial class SmmuInstance
             return SmmuError.BadHandle;
         ref Domain d = ref _domains[index];
         // A new mapping covers only IOVAs that had none, and the TLB never caches a fault: nothing to invalidate.
-        return _mapper.Map(d.Format, d.Root, d.InputBase, iova, pa, size, prot);
+        int rc = _mapper.Map(d.Format, d.Root, d.InputBase, iova, pa, size, prot);
+        d.RootFixed |= rc == SmmuError.Ok;
+        return rc;
     }
 
     /// <summary>

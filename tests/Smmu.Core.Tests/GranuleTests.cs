@@ -157,9 +157,13 @@ public class GranuleTests
         Ok(smmu.Map(d, 0x10_0000_0000, 0x1_0000_0000, K64, ReadWrite));
         Fails(SmmuError.Busy, smmu.SetGranule(d, K16));
         Assert.Equal((long)K64, smmu.Unmap(d, 0x10_0000_0000, K64));
-        Ok(smmu.SetGranule(d, 4096));   // empty again
-        Ok(smmu.AttachDevice(d, Sid));
-        Fails(SmmuError.Busy, smmu.SetGranule(d, K16));
+        Fails(SmmuError.Busy, smmu.SetGranule(d, K16));   // empty again, but the root was fixed by the first map
+        DomainHandle fresh = smmu.Alloc();
+        Ok(smmu.AttachDevice(fresh, Sid));
+        Fails(SmmuError.Busy, smmu.SetGranule(fresh, K16));
+        Ok(smmu.DetachDevice(fresh, Sid));
+        Fails(SmmuError.Busy, smmu.SetGranule(fresh, K16));   // and by the first attach
+        Fails(SmmuError.Invalid, smmu.SetGranule(fresh, 8192));   // a malformed value is Invalid whatever the state
     }
 
     /// <summary>Walks the domain's tables by hand from its root: the leaf descriptor and its level.</summary>

@@ -46,8 +46,8 @@ static struct {
     uint64_t ops, calls;             /* since the process started */
 } W;
 
-enum { C_CREATE, C_DESTROY, C_DOMAIN_ALLOC, C_DOMAIN_FREE, C_SET_ATTR, C_GET_ATTR, C_ATTACH, C_DETACH, C_SWITCH_DOMAIN, C_SET_FAULT_HANDLER, C_MAP, C_UNMAP, C_IOVA_TO_PHYS, C_PHYS_READ64, C_PHYS_WRITE64, C_TLB_INV, C_GET_FAULT, C_CLEAR_FAULT, C_GET_CONTEXT_BANK, C_GET_STATS, C_RESET_STATS, C_TRANSLATE, C_TRANSLATE_BATCH, C_FAULT_HANDLER, C_COUNT };
-static const char *const CALL_NAMES[C_COUNT] = { "create", "destroy", "domain_alloc", "domain_free", "set_attr", "get_attr", "attach", "detach", "switch_domain", "set_fault_handler", "map", "unmap", "iova_to_phys", "phys_read64", "phys_write64", "tlb_inv", "get_fault", "clear_fault", "get_context_bank", "get_stats", "reset_stats", "translate", "translate_batch", "fault_handler" };
+enum { C_CREATE, C_DESTROY, C_DOMAIN_ALLOC, C_DOMAIN_FREE, C_SET_ATTR, C_GET_ATTR, C_ATTACH, C_DETACH, C_SWITCH_DOMAIN, C_SET_FAULT_HANDLER, C_MAP, C_UNMAP, C_MAP_PAGES, C_UNMAP_PAGES, C_IOVA_TO_PHYS, C_PHYS_READ64, C_PHYS_WRITE64, C_TLB_INV, C_TLB_INV_VMID, C_DEFERRED, C_GET_FAULT, C_CLEAR_FAULT, C_GET_CONTEXT_BANK, C_GET_STATS, C_RESET_STATS, C_TRANSLATE, C_TRANSLATE_BATCH, C_FAULT_HANDLER, C_COUNT };
+static const char *const CALL_NAMES[C_COUNT] = { "create", "destroy", "domain_alloc", "domain_free", "set_attr", "get_attr", "attach", "detach", "switch_domain", "set_fault_handler", "map", "unmap", "map_pages", "unmap_pages", "iova_to_phys", "phys_read64", "phys_write64", "tlb_inv", "tlb_inv_vmid/ipa", "flush_queue/sanit.", "get_fault", "clear_fault", "get_context_bank", "get_stats", "reset_stats", "translate", "translate_batch", "fault_handler" };
 
 /* Outcome counts per call: [0] success, [k] error -k (k <= 40), [41] unmap/phys bytes > 0. */
 static uint64_t COVERAGE[C_COUNT][42];
@@ -137,6 +137,11 @@ void fz_options_from_env(fz_options *opt)
     opt->skip_pool_base0 = (v = getenv("SMMU_REF_SKIP_POOL_BASE0")) && *v && *v != '0';
     opt->skip_cross_instance = (v = getenv("SMMU_REF_SKIP_CROSS_INSTANCE")) && *v && *v != '0';
     opt->trace = (v = getenv("SMMU_FUZZ_TRACE")) && *v && *v != '0';
+    opt->skip_cb_order = (v = getenv("SMMU_REF_SKIP_CB_ORDER")) && *v && *v != '0';
+    opt->skip_nest_parent_order = (v = getenv("SMMU_REF_SKIP_NEST_PARENT_ORDER")) && *v && *v != '0';
+    opt->skip_batch_failed_pa = (v = getenv("SMMU_REF_SKIP_BATCH_FAILED_PA")) && *v && *v != '0';
+    opt->skip_handle_ffffffff = (v = getenv("SMMU_REF_SKIP_HANDLE_FFFFFFFF")) && *v && *v != '0';
+    opt->skip_map_pages_order = (v = getenv("SMMU_REF_SKIP_MAP_PAGES_ORDER")) && *v && *v != '0';
 }
 
 /* ---- reporting ----------------------------------------------------------------------------------- */
@@ -177,8 +182,11 @@ static void diverge(const char *fmt, ...)
                         W.inst[i]->cfg.num_context_banks, W.inst[i]->cfg.num_stream_ids, W.inst[i]->cfg.asid_bits,
                         W.inst[i]->cfg.tlb_entries, W.inst[i]->cfg.tlb_ways, W.inst[i]->cfg.flags, W.inst[i]->ndoms);
     }
-    fprintf(stderr, "(switches: SMMU_REF_SKIP_POOL_BASE0=%d SMMU_REF_SKIP_CROSS_INSTANCE=%d; replay with "
-                    "SMMU_FUZZ_TRACE=1 to see every call)\n", OPT.skip_pool_base0, OPT.skip_cross_instance);
+    fprintf(stderr, "(switches: SMMU_REF_SKIP_POOL_BASE0=%d SMMU_REF_SKIP_CROSS_INSTANCE=%d SMMU_REF_SKIP_CB_ORDER=%d "
+                    "SMMU_REF_SKIP_NEST_PARENT_ORDER=%d SMMU_REF_SKIP_MAP_PAGES_ORDER=%d SMMU_REF_SKIP_HANDLE_FFFFFFFF=%d "
+                    "SMMU_REF_SKIP_BATCH_FAILED_PA=%d; replay with "
+                    "SMMU_FUZZ_TRACE=1 to see every call)\n", OPT.skip_pool_base0, OPT.skip_cross_instance, OPT.skip_cb_order,
+            OPT.skip_nest_parent_order, OPT.skip_map_pages_order, OPT.skip_handle_ffffffff, OPT.skip_batch_failed_pa);
     fflush(stderr);
     abort();
 }
@@ -286,17 +294,30 @@ static void c_get_stats(uint32_t h, int null_out, uint32_t size)
                     diverge("smmu_get_stats(0x%x, size %u) failed with %d but wrote its output", h, size, got);
         return;
     }
-    if (st.size != sizeof st || st.reserved != 0 || st.pt_pages_in_use != ri->pages_in_use
+    if (size == REF_STATS_SIZE_1_0) {
+        /* "then the first 88 bytes are written": the ABI 1.1 counters stay as they were */
+        size_t i;
+        for (i = REF_STATS_SIZE_1_0; i < sizeof st; i++)
+            if (((unsigned char *)&st)[i] != 0xA5)
+                diverge("smmu_get_stats(0x%x, size %u) wrote byte %zu, beyond the ABI 1.0 prefix", h, size, i);
+    } else if (st.stage2_walks != 0 || st.vmid_invalidations != ri->c.vmid_invalidations || st.stale_translations != 0
+               || st.missed_syncs != 0 || st.needless_invalidations != 0) {
+        /* no stage 2, no gather here: those counters stay 0; VMID invalidations are the explicit ones */
+        diverge("smmu_get_stats(0x%x): stage2_walks %" PRIu64 " vmid_invalidations %" PRIu64 " stale_translations %" PRIu64
+                " missed_syncs %" PRIu64 " needless_invalidations %" PRIu64 "; the reference: 0 %" PRIu64 " 0 0 0", h,
+                st.stage2_walks, st.vmid_invalidations, st.stale_translations, st.missed_syncs, st.needless_invalidations,
+                ri->c.vmid_invalidations);
+    }
+    if (st.size != size || st.reserved != 0 || st.pt_pages_in_use != ri->pages_in_use
         || st.pt_pages_in_use + st.pt_pages_free != ri->pool_pages || st.faults != ri->c.faults
         || st.switches != ri->c.switches || st.tlb_invalidations != ri->c.invalidations
         || st.walks - st.tlb_misses != ri->c.sw_walks
-        || (!ri->batches_in_flight
-            && (st.translations != ri->c.translations || st.tlb_hits + st.tlb_misses != ri->c.hits_misses)))
+        || st.translations != ri->c.translations || st.tlb_hits + st.tlb_misses != ri->c.hits_misses)
         diverge("smmu_get_stats(0x%x): size %u reserved %u in_use %" PRIu64 " free %" PRIu64 " faults %" PRIu64
                 " switches %" PRIu64 " invalidations %" PRIu64 " walks-misses %" PRIu64 " translations %" PRIu64
                 " hits+misses %" PRIu64 "\n  the reference: in_use %" PRIu64 " pool %" PRIu64 " faults %" PRIu64
                 " switches %" PRIu64 " invalidations %" PRIu64 " walks-misses %" PRIu64 " translations %" PRIu64
-                " hits+misses %" PRIu64 " (batches in flight %d: translations not compared then)",
+                " hits+misses %" PRIu64 " (batches in flight %d)",
                 h, st.size, st.reserved, st.pt_pages_in_use, st.pt_pages_free, st.faults, st.switches,
                 st.tlb_invalidations, st.walks - st.tlb_misses, st.translations, st.tlb_hits + st.tlb_misses,
                 ri->pages_in_use, ri->pool_pages, ri->c.faults, ri->c.switches, ri->c.invalidations, ri->c.sw_walks,
@@ -350,6 +371,14 @@ static void c_create(const smmu_config *cfg, int null_cfg, int null_out)
     }
     if (h == 0 || inst_of(h))
         diverge("smmu_create returned handle 0x%x, which is 0 or already a live instance", h);
+    /* smmu.h: "smmu_t: [31:30] 1 | [29:10] generation | [9:0] instance slot"; no two live instances
+     * share a slot */
+    if ((h >> 30) != 1)
+        diverge("smmu_create returned handle 0x%x: its kind (bits 31:30) is %u, smmu.h says 1", h, h >> 30);
+    for (i = 0; i < MAX_INST; i++)
+        if (W.inst[i] && (W.inst[i]->handle & 0x3FFu) == (h & 0x3FFu))
+            diverge("smmu_create returned handle 0x%x, whose instance slot (bits 9:0) is also live instance 0x%x's", h,
+                    W.inst[i]->handle);
     for (i = 0; i < W.ndead_inst; i++)
         if (W.dead_inst[i] == h)
             diverge("smmu_create returned handle 0x%x, which named a destroyed instance", h);
@@ -407,6 +436,10 @@ static int32_t c_domain_alloc(uint32_t h, int null_out, uint32_t *out)
     }
     if (nd == 0 || ref_domain_of(ri, nd) || nd == h)
         diverge("smmu_domain_alloc(0x%x) returned 0x%x: zero, the instance's handle, or a live domain", h, nd);
+    /* smmu.h: "smmu_domain_t: [31:30] 2 | [29:20] instance slot | [19:8] domain slot | [7:0] generation" */
+    if ((nd >> 30) != 2 || ((nd >> 20) & 0x3FFu) != (h & 0x3FFu))
+        diverge("smmu_domain_alloc(0x%x) returned 0x%x: kind %u (smmu.h: 2), instance slot 0x%x (smmu.h: the "
+                "instance's, 0x%x)", h, nd, nd >> 30, (nd >> 20) & 0x3FFu, h & 0x3FFu);
     if (ref_is_dead_domain(ri, nd))
         diverge("smmu_domain_alloc(0x%x) returned 0x%x, a handle freed before (a freed handle must stay stale)", h, nd);
     if (!OPT.skip_cross_instance)
@@ -710,6 +743,60 @@ static int64_t c_unmap(uint32_t h, uint32_t d, uint64_t iova, uint64_t size)
     return got;
 }
 
+/* smmu_map_pages: out_mapped is 0 on every failure but NULL out_mapped (EINVAL), pgsize * pgcount on success. */
+static int32_t c_map_pages(uint32_t h, uint32_t d, uint64_t iova, uint64_t pa, uint64_t pgsize, uint64_t pgcount,
+                           uint32_t prot, int null_out)
+{
+    ref_inst *ri = inst_of(h);
+    uint64_t before = ri ? ri->pages_in_use : 0, mapped = CANARY;
+    int32_t exp = null_out ? SMMU_EINVAL : ref_map_pages(ri, d, iova, pa, pgsize, pgcount, prot), got;
+    W.calls++;
+    got = smmu_map_pages(h, d, iova, pa, pgsize, pgcount, prot, null_out ? NULL : &mapped);
+    TRACE("smmu_map_pages(0x%x, 0x%x, 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 " x 0x%" PRIx64 ", %s%s) = %d -> 0x%" PRIx64
+          "\n", h, d, iova, pa, pgsize, pgcount, prot_str(prot), null_out ? ", NULL" : "", got, mapped);
+    CHECK_RC(exp, got, "smmu_map_pages(smmu=0x%x, d=0x%x, iova=0x%" PRIx64 ", pa=0x%" PRIx64 ", pgsize=0x%" PRIx64
+             ", pgcount=0x%" PRIx64 ", prot=%s, out=%s) [pages in use before %" PRIu64 " of %" PRIu64 "]", h, d, iova, pa,
+             pgsize, pgcount, prot_str(prot), null_out ? "NULL" : "&mapped", before, ri ? ri->pool_pages : 0);
+    cov(C_MAP_PAGES, got);
+    if (!null_out && mapped != (got == 0 ? pgsize * pgcount : 0))
+        diverge("smmu_map_pages(smmu=0x%x, d=0x%x, pgsize=0x%" PRIx64 ", pgcount=0x%" PRIx64 ") = %d: *out_mapped 0x%" PRIx64
+                ", expected 0x%" PRIx64, h, d, pgsize, pgcount, got, mapped, got == 0 ? pgsize * pgcount : 0);
+    if (ri) {
+        ref_domain *dom = ref_domain_of(ri, d);
+        c_check_pages(ri, "smmu_map_pages");
+        if (dom && got == 0) {
+            c_check_path(ri, dom, iova);
+            c_check_path(ri, dom, iova + pgsize * pgcount - PAGE);
+        }
+    }
+    return got;
+}
+
+/* smmu_unmap_pages with g NULL: "exactly as smmu_unmap". */
+static int64_t c_unmap_pages(uint32_t h, uint32_t d, uint64_t iova, uint64_t pgsize, uint64_t pgcount)
+{
+    ref_inst *ri = inst_of(h);
+    uint64_t before = ri ? ri->pages_in_use : 0;
+    int64_t exp = ref_unmap_pages(ri, d, iova, pgsize, pgcount), got;
+    W.calls++;
+    got = smmu_unmap_pages(h, d, iova, pgsize, pgcount, NULL);
+    TRACE("smmu_unmap_pages(0x%x, 0x%x, 0x%" PRIx64 ", 0x%" PRIx64 " x 0x%" PRIx64 ", NULL) = %" PRId64 "\n", h, d, iova,
+          pgsize, pgcount, got);
+    CHECK_RC(exp, got, "smmu_unmap_pages(smmu=0x%x, d=0x%x, iova=0x%" PRIx64 ", pgsize=0x%" PRIx64 ", pgcount=0x%" PRIx64
+             ", g=NULL) [pages in use before %" PRIu64 " of %" PRIu64 "]", h, d, iova, pgsize, pgcount, before,
+             ri ? ri->pool_pages : 0);
+    cov(C_UNMAP_PAGES, got);
+    if (ri) {
+        ref_domain *dom = ref_domain_of(ri, d);
+        c_check_pages(ri, "smmu_unmap_pages");
+        if (dom && got > 0 && iova > 0) {
+            c_check_path(ri, dom, iova - PAGE);
+            c_check_path(ri, dom, iova + pgsize * pgcount);   /* nothing when that is 2^ias */
+        }
+    }
+    return got;
+}
+
 static void c_iova_to_phys(uint32_t h, uint32_t d, uint64_t iova, int null_out)
 {
     ref_inst *ri = inst_of(h);
@@ -796,16 +883,39 @@ static void c_tlb_inv(uint32_t h, int kind, uint32_t asid, uint64_t iova, uint64
     cov(C_TLB_INV, got);
 }
 
+/* ABI 1.1: smmu_tlb_inv_vmid (kind 0) and smmu_tlb_inv_ipa (kind 1): argument checks and counting
+ * (no stage 2 in use here, so they remove nothing a translation could see) */
+static void c_tlb_inv_vmid(uint32_t h, int kind, uint32_t vmid, uint64_t ipa, uint64_t size)
+{
+    ref_inst *ri = inst_of(h);
+    int32_t exp, got;
+    W.calls++;
+    if (kind == 0) {
+        exp = ref_tlb_inv_vmid(ri, vmid);
+        got = smmu_tlb_inv_vmid(h, vmid);
+    } else {
+        exp = ref_tlb_inv_ipa(ri, vmid, ipa, size);
+        got = smmu_tlb_inv_ipa(h, vmid, ipa, size);
+    }
+    TRACE("smmu_tlb_inv_%s(0x%x, vmid %u, 0x%" PRIx64 ", 0x%" PRIx64 ") = %d\n", kind == 0 ? "vmid" : "ipa", h, vmid, ipa,
+          size, got);
+    CHECK_RC(exp, got, "smmu_tlb_inv_%s(smmu=0x%x, vmid=%u, ipa=0x%" PRIx64 ", size=0x%" PRIx64 ")",
+             kind == 0 ? "vmid" : "ipa", h, vmid, ipa, size);
+    cov(C_TLB_INV_VMID, got);
+}
+
 static int same_fault(const smmu_fault *a, const smmu_fault *b)
 {
     return a->size == b->size && a->type == b->type && a->level == b->level && a->stream_id == b->stream_id
            && a->context_bank == b->context_bank && a->asid == b->asid && a->access == b->access
-           && a->active_domain == b->active_domain && a->iova == b->iova && a->fsr == b->fsr && a->fsynr == b->fsynr;
+           && a->active_domain == b->active_domain && a->iova == b->iova && a->fsr == b->fsr && a->fsynr == b->fsynr
+           && (a->size == REF_FAULT_SIZE_1_0 || (a->stage == b->stage && a->s1ptw == b->s1ptw && a->ipa == b->ipa));
 }
 
-#define FAULT_FMT "{type %u level %u stream %u cb %u asid %u access 0x%x active 0x%x iova 0x%" PRIx64 " fsr 0x%x fsynr 0x%x}"
-#define FAULT_ARGS(f) (f)->type, (f)->level, (f)->stream_id, (f)->context_bank, (f)->asid, (f)->access, \
-    (f)->active_domain, (f)->iova, (f)->fsr, (f)->fsynr
+#define FAULT_FMT "{size %u type %u level %u stream %u cb %u asid %u access 0x%x active 0x%x iova 0x%" PRIx64 \
+    " fsr 0x%x fsynr 0x%x stage %u s1ptw %u ipa 0x%" PRIx64 "}"
+#define FAULT_ARGS(f) (f)->size, (f)->type, (f)->level, (f)->stream_id, (f)->context_bank, (f)->asid, (f)->access, \
+    (f)->active_domain, (f)->iova, (f)->fsr, (f)->fsynr, (f)->stage, (f)->s1ptw, (f)->ipa
 
 static void c_get_fault(uint32_t h, uint32_t cb, int null_out, uint32_t size)
 {
@@ -826,6 +936,10 @@ static void c_get_fault(uint32_t h, uint32_t cb, int null_out, uint32_t size)
         for (i = 4; i < sizeof f; i++)
             if (((unsigned char *)&f)[i] != 0xA5)
                 diverge("smmu_get_fault(0x%x, cb %u) failed with %d but wrote its output", h, cb, got);
+    if (got == 0)
+        for (i = size; i < sizeof f; i++)   /* an ABI 1.0 size: only that prefix is written */
+            if (((unsigned char *)&f)[i] != 0xA5)
+                diverge("smmu_get_fault(0x%x, cb %u, size %u) wrote byte %zu, beyond the size asked", h, cb, size, i);
 }
 
 static void c_clear_fault(uint32_t h, uint32_t cb)
@@ -864,6 +978,18 @@ static void c_get_context_bank(uint32_t h, uint32_t cb, int null_out, uint32_t s
     if (root_unknown && es.in_use && (s.ttbr0 >> 48) == (es.ttbr0 >> 48)) {
         learn_root(ri, ri->banks[cb].active, s.ttbr0 & ADDR48, "context bank TTBR0");
         es.ttbr0 = s.ttbr0;
+    }
+    if (size == REF_CB_STATE_SIZE_1_0) {
+        /* "a caller passing that size gets the prefix": the ABI 1.1 fields stay as they were */
+        for (i = REF_CB_STATE_SIZE_1_0; i < sizeof s; i++)
+            if (((unsigned char *)&s)[i] != 0xA5)
+                diverge("smmu_get_context_bank(0x%x, cb %u, size %u) wrote byte %zu, beyond the size asked", h, cb, size, i);
+    } else if (s.ttbr1 != es.ttbr1 || s.vttbr != es.vttbr || s.ipafar != es.ipafar || s.vmid != es.vmid
+               || s.flags != es.flags || s.granule != es.granule || s.reserved != 0) {
+        diverge("smmu_get_context_bank(0x%x, cb %u): ttbr1 0x%" PRIx64 " vttbr 0x%" PRIx64 " ipafar 0x%" PRIx64
+                " vmid %u flags 0x%x granule %u reserved %u\n  expected ttbr1 0x%" PRIx64 " vttbr 0x%" PRIx64 " ipafar 0x%"
+                PRIx64 " vmid %u flags 0x%x granule %u reserved 0", h, cb, s.ttbr1, s.vttbr, s.ipafar, s.vmid, s.flags,
+                s.granule, s.reserved, es.ttbr1, es.vttbr, es.ipafar, es.vmid, es.flags, es.granule);
     }
     if (s.size != es.size || s.in_use != es.in_use || s.base_domain != es.base_domain || s.active_domain != es.active_domain
         || s.asid != es.asid || s.contextidr != es.contextidr || s.stream_count != es.stream_count
@@ -1091,8 +1217,18 @@ static int32_t handler_b(smmu_t smmu, smmu_domain_t base, const smmu_fault *f, v
 
 /* ---- pickers ---------------------------------------------------------------------------------------------- */
 
+static uint32_t pick_inst_handle_any(void);
+
 /* An instance handle: mostly a live one, sometimes a bad one of every kind. */
 static uint32_t pick_inst_handle(void)
+{
+    uint32_t h = pick_inst_handle_any();
+    /* the inline path serves 0xffffffff from the view of a destroyed instance in slot 1023:
+     * repro/view_handle_ffffffff.c */
+    return OPT.skip_handle_ffffffff && h == 0xffffffffu ? 0xfffffffeu : h;
+}
+
+static uint32_t pick_inst_handle_any(void)
 {
     uint8_t b = g8();
     ref_inst *ri;
@@ -1109,8 +1245,9 @@ static uint32_t pick_inst_handle(void)
         ri = pick_live();
         return ri && ri->ndoms ? ri->doms[g8() % ri->ndoms]->handle : 0x80000001u;
     case 4:
+        /* another generation (bits 29:10), or slot (9:0), or kind (31:30) */
         ri = pick_live();
-        return ri ? ri->handle ^ (1u << (12 + g8() % 18)) : 0x40001001u;
+        return ri ? ri->handle ^ (1u << (g8() % 32)) : 0x40001001u;
     case 5:
         ri = pick_live();
         return ri ? ri->handle + 1 + g8() % 8 : 0x40001000u;
@@ -1147,7 +1284,8 @@ static uint32_t pick_domain(ref_inst *ri)
     case 5:
         return ri ? ri->handle : 0x40001000u;   /* the instance handle as a domain */
     case 6:
-        return ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->handle ^ (1u << (20 + g8() % 10)) : 0x80300000u;
+        /* another generation (bits 7:0), domain slot (19:8), instance slot (29:20) or kind (31:30) */
+        return ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->handle ^ (1u << (g8() % 32)) : 0x80300000u;
     case 7:
         return ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->handle + 1 + g8() % 4 : 0x80000005u;
     default:
@@ -1185,7 +1323,12 @@ static uint32_t pick_prot(void)
         return SMMU_PROT_READ | SMMU_PROT_WRITE | ((b & 1) ? SMMU_PROT_CACHE : 0);
     if (b < 240)
         return (uint32_t)(b & 0x3F) | ((b & 3) ? 0 : SMMU_PROT_READ);
-    return (b & 1) ? (uint32_t)(b & 0x3C) : (SMMU_PROT_READ | (1u << (6 + b % 26)));
+    /* No valid GLOBAL mapping: the reference does not model the TLB, and a global entry matches every
+     * ASID, so what another domain's translation hits would depend on the TLB's contents. GLOBAL comes
+     * only with an unknown bit (EINVAL). */
+    if (b < 244)
+        return SMMU_PROT_READ | SMMU_PROT_GLOBAL | (1u << (7 + b % 25));
+    return (b & 1) ? (uint32_t)(b & 0x3C) : (SMMU_PROT_READ | (1u << (7 + b % 25)));
 }
 
 static uint32_t pick_access(void)
@@ -1221,7 +1364,11 @@ static uint64_t pick_iova(ref_inst *ri, ref_domain *dom)
     int level;
     ref_node *n;
     int idx;
-    switch (g8() % 16) {
+    switch (g8() % 17) {
+    case 16:
+        /* the sign-extended upper half ([63:ias] all ones: TTBR1's, disabled on a bank that is not
+         * split): ERANGE for map/unmap/iova_to_phys, a level-0 translation fault */
+        return (0ull - lim) | (window_iova() & (lim - 1));
     case 0:
     case 1:
     case 2:
@@ -1372,7 +1519,7 @@ static void pick_config(smmu_config *c)
     c->tlb_ways = 1u << (g8() % 5);
     if (c->tlb_ways > c->tlb_entries)
         c->tlb_ways = c->tlb_entries;
-    c->flags = g8() & 3;
+    c->flags = g8() & 0xF;   /* ABI 1.1: SANITIZE_TLB and LAZY_FLUSH too (no gather here: no effect) */
     b = g8();
     if (b < 200)
         c->pt_pool_bytes = (uint64_t)(1 + g8() % 48) * PAGE;
@@ -1398,10 +1545,24 @@ static void pick_config(smmu_config *c)
     }
     if (c->pt_pool_base == 0 && OPT.skip_pool_base0)
         c->pt_pool_base = 0x40000000ull;
+    /* ABI 1.1 fields; now and then an ABI 1.0 config (56 bytes: they are not read, whatever they hold) */
+    b = g8();
+    if (b < 32)
+        c->vmid_bits = 8;
+    if (b >= 32 && b < 48)
+        c->flush_queue_size = 1 + g16();
+    if (b >= 224) {
+        c->size = REF_CONFIG_SIZE_1_0;
+        c->vmid_bits = (b & 1) ? 0 : 12;
+        c->flush_queue_size = 0;
+    }
     /* now and then, one field out of its range */
     if ((b = g8()) >= 224) {
-        switch (b % 12) {
-        case 0: c->size = (uint32_t)sizeof *c + 8; break;
+        switch (b % 15) {
+        case 12: c->vmid_bits = (b & 16) ? 0 : 12; break;
+        case 13: c->flush_queue_size = (b & 16) ? 0 : 65537; break;
+        case 14: c->flags = 0x10u << (b % 4); break;
+        case 0: c->size = (b & 16) ? (uint32_t)sizeof *c + 8 : (b & 32) ? REF_CONFIG_SIZE_1_0 + 8 : 0; break;
         case 1: c->num_context_banks = (b & 16) ? 0 : 129; break;
         case 2: c->num_stream_ids = (b & 16) ? 0 : 65537; break;
         case 3: c->asid_bits = 12; break;
@@ -1409,7 +1570,7 @@ static void pick_config(smmu_config *c)
         case 5: c->oas = (b & 16) ? 31 : 49; break;
         case 6: c->tlb_entries = 3; break;
         case 7: c->tlb_ways = c->tlb_entries * 2; break;
-        case 8: c->flags = 4; break;
+        case 8: c->flags = 0x10; break;
         case 9: c->pt_pool_base += 0x800; break;
         case 10: c->pt_pool_bytes = (b & 16) ? 0 : (4ull << 30) + PAGE; break;
         default: c->pt_pool_base = (1ull << c->oas) - c->pt_pool_bytes + PAGE; break;
@@ -1465,18 +1626,33 @@ static void op_domain_free(void)
     c_domain_free(h, pick_domain(inst_of(h)));
 }
 
+/* An attribute: mostly the ABI 1.0 five, often the ABI 1.1 seven, now and then an unknown one. */
+static uint32_t pick_attr(uint8_t old_below)
+{
+    uint8_t b = g8();
+    if (b < old_below)
+        return (uint32_t)(1 + b % 5);
+    if (b < 230)
+        return (uint32_t)(SMMU_ATTR_GRANULE + b % 7);
+    return (b & 1) ? 0 : (uint32_t)(SMMU_ATTR_VTTBR + 1 + g8());
+}
+
 static void op_set_attr(void)
 {
     uint32_t h = pick_inst_handle(), d, attr, v[4];
     ref_inst *ri = inst_of(h);
+    ref_domain *dom;
     size_t size = 4;
     uint8_t b;
+    int settled;
     d = pick_domain(ri);
-    b = g8();
-    attr = b < 200 ? (uint32_t)(1 + b % 5) : (b & 1) ? 0 : (uint32_t)(6 + g8());
+    dom = ri ? ref_domain_of(ri, d) : NULL;
+    /* a domain whose tables can no longer be reshaped (EBUSY), or no live domain at all (EBADF) */
+    settled = !dom || dom->cb >= 0 || dom->root->valid > 0;
+    attr = pick_attr(160);
     switch (attr) {
     case SMMU_ATTR_DYNAMIC:
-        v[0] = (g8() & 3) ? 1 : (g8() & 1) ? 0 : g32();
+        v[0] = (g8() & 3) ? 1 : (g8() & 1) ? 0 : (g8() & 1) ? 2 : g32();
         break;
     case SMMU_ATTR_CONTEXT_BANK: {
         /* mostly a bank some base domain holds */
@@ -1492,10 +1668,54 @@ static void op_set_attr(void)
             v[0] = g32();
         break;
     }
+    /* The table-shaping attributes: their present values (4 KiB, not split, stage 1: a new, empty
+     * root), values out of their sets, and the other valid values only where they are refused anyway
+     * (the reference models 4 KiB stage-1 tables that are not split). */
+    case SMMU_ATTR_GRANULE:
+        switch (g8() % 6) {
+        case 0: case 1: case 2: v[0] = 4096; break;
+        case 3: v[0] = settled ? ((g8() & 1) ? 16384 : 65536) : 4096; break;
+        case 4: v[0] = (g8() & 1) ? 0 : 8192; break;
+        default: v[0] = g32(); break;
+        }
+        break;
+    case SMMU_ATTR_SPLIT_TTBR1:
+        switch (g8() % 4) {
+        case 0: case 1: v[0] = 0; break;
+        case 2: v[0] = settled || dom->dynamic ? 1 : 0; break;
+        default: v[0] = (g8() & 1) ? 2 : g32(); break;
+        }
+        break;
+    case SMMU_ATTR_STAGE:
+        /* STAGE 2 only on a dynamic domain (EINVAL): on a base domain that is attached the library
+         * would answer EBUSY before finding out whether ias/oas have a stage-2 table */
+        switch (g8() % 4) {
+        case 0: case 1: v[0] = 1; break;
+        case 2: v[0] = dom && dom->dynamic ? 2 : 1; break;
+        default: v[0] = (g8() & 1) ? 0 : (g8() & 1) ? 3 : g32(); break;
+        }
+        break;
+    case SMMU_ATTR_NEST_PARENT: {
+        /* no stage-2 domain here: 0 (none), a live stage-1 domain (EINVAL), anything else (EBADF) */
+        switch (g8() % 4) {
+        case 0: v[0] = 0; break;
+        case 1: v[0] = d; break;
+        case 2: v[0] = pick_domain(ri); break;
+        default: v[0] = ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->handle : g32(); break;
+        }
+        break;
+    }
     default:
         v[0] = g32();
         break;
     }
+    /* whatever the bytes: no value that would give the domain a shape the reference does not model */
+    if (attr == SMMU_ATTR_GRANULE && !settled && (v[0] == 16384 || v[0] == 65536))
+        v[0] = 4096;
+    if (attr == SMMU_ATTR_SPLIT_TTBR1 && !settled && !dom->dynamic && v[0] == 1)
+        v[0] = 0;
+    if (attr == SMMU_ATTR_STAGE && !(dom && dom->dynamic) && v[0] == 2)
+        v[0] = 1;
     v[1] = v[2] = v[3] = 0;
     b = g8();
     if (b >= 230)
@@ -1510,9 +1730,8 @@ static void op_get_attr(void)
     size_t size;
     uint8_t b;
     d = pick_domain(ri);
-    b = g8();
-    attr = b < 220 ? (uint32_t)(1 + b % 5) : (b & 1) ? 0 : (uint32_t)(6 + g8());
-    size = attr == SMMU_ATTR_TTBR0 ? 8 : 4;
+    attr = pick_attr(170);
+    size = attr == SMMU_ATTR_TTBR0 || attr == SMMU_ATTR_TTBR1 || attr == SMMU_ATTR_VTTBR ? 8 : 4;
     b = g8();
     if (b >= 230)
         size = (b & 1) ? 8 : (b & 2) ? 4 : (b & 4) ? 16 : (b & 8) ? 0 : (size_t)-1;
@@ -1624,6 +1843,90 @@ static void op_unmap(void)
     c_unmap(h, d, iova, pick_size(ri, iova));
 }
 
+/* A page size: mostly a leaf size of the 4 KiB granule, sometimes not. */
+static uint64_t pick_pgsize(void)
+{
+    switch (g8() % 16) {
+    case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: return PAGE;
+    case 8: case 9: case 10: return 2 * MIB;
+    case 11: return GIB;
+    case 12: return (g8() & 1) ? 16 * 1024 : 64 * 1024;
+    case 13: return (g8() & 1) ? 512 * GIB : 0;
+    case 14: return PAGE << (g8() % 40);
+    default: return g64();
+    }
+}
+
+static uint64_t pick_pgcount(uint64_t pgsize)
+{
+    switch (g8() % 8) {
+    case 0: case 1: case 2: case 3: return 1 + g8() % 16;
+    case 4: return pgsize >= GIB ? 1 + g8() % 2 : 1 + g8() % 512;
+    case 5: return 0;
+    case 6: return pgsize ? UINT64_MAX / pgsize + 1 + g8() % 4 : g64();   /* pgsize * pgcount overflows */
+    default: return g64();
+    }
+}
+
+static void op_map_pages(void)
+{
+    uint32_t h = pick_inst_handle();
+    ref_inst *ri = inst_of(h);
+    uint32_t d = pick_domain(ri);
+    uint64_t iova, pa, pgsize = pick_pgsize(), pgcount = pick_pgcount(pgsize);
+    uint64_t bytes = pgsize && pgcount <= UINT64_MAX / pgsize ? pgsize * pgcount : 0;
+    iova = pick_iova(ri, ri ? ref_domain_of(ri, d) : NULL);
+    if (pgsize > PAGE && pgsize <= GIB && (g8() & 3))
+        iova &= ~(pgsize - 1);   /* mostly aligned, as a driver's are */
+    pa = pick_pa(ri, iova, bytes ? bytes : pgsize);
+    if (pgsize > PAGE && pgsize <= GIB && (g8() & 3))
+        pa &= ~(pgsize - 1);
+    /* a count of small pages is bounded by the range's leaves (hangs are failures too) */
+    if (bytes > 8 * GIB && pgsize < GIB)
+        pgcount = 1 + g8() % 16;
+    c_map_pages(h, d, iova, pa, pgsize, pgcount, pick_prot(), g8() == 13);
+}
+
+static void op_unmap_pages(void)
+{
+    uint32_t h = pick_inst_handle();
+    ref_inst *ri = inst_of(h);
+    uint32_t d = pick_domain(ri);
+    uint64_t iova = pick_iova(ri, ri ? ref_domain_of(ri, d) : NULL), pgsize = pick_pgsize();
+    if (pgsize > PAGE && pgsize <= GIB && (g8() & 3))
+        iova &= ~(pgsize - 1);
+    c_unmap_pages(h, d, iova, pgsize, pick_pgcount(pgsize));
+}
+
+/* ABI 1.1's sanitizer handler and flush queue, without gathers: nothing is ever deferred, so the
+ * handler is never called (no missed sync, no needless invalidation, no stale translation) and a flush
+ * finds nothing queued. */
+static void sanitizer_handler(smmu_t smmu, const smmu_stale_report *report, void *cookie)
+{
+    (void)cookie;
+    diverge("sanitizer handler called (smmu 0x%x, kind %u): nothing is deferred here, so nothing can be reported",
+            smmu, report ? report->kind : 0u);
+}
+
+static void op_deferred_misc(void)
+{
+    uint32_t h = pick_inst_handle();
+    ref_inst *ri = inst_of(h);
+    int32_t exp = ri ? SMMU_OK : SMMU_EBADF, got;
+    uint8_t b = g8();
+    W.calls++;
+    if (b & 1) {
+        got = smmu_flush_queue(h);
+        TRACE("smmu_flush_queue(0x%x) = %d\n", h, got);
+        CHECK_RC(exp, got, "smmu_flush_queue(smmu=0x%x)", h);
+    } else {
+        got = smmu_set_sanitizer_handler(h, (b & 2) ? sanitizer_handler : NULL, (void *)(uintptr_t)b);
+        TRACE("smmu_set_sanitizer_handler(0x%x, %s) = %d\n", h, (b & 2) ? "fn" : "NULL", got);
+        CHECK_RC(exp, got, "smmu_set_sanitizer_handler(smmu=0x%x, fn=%s)", h, (b & 2) ? "fn" : "NULL");
+    }
+    cov(C_DEFERRED, got);
+}
+
 static void op_iova_to_phys(void)
 {
     uint32_t h = pick_inst_handle();
@@ -1720,6 +2023,8 @@ static void op_phys_write(void)
         case 8: v = (old & ~3ull) | ((old & 3) ^ (1 + g8() % 3)); break;   /* type changed: EPERM */
         default: v = g64(); break;
         }
+        /* nG stays set: a global leaf's TLB entry would match every ASID (see pick_prot) */
+        v |= REF_PTE_NG;
         if (c_phys_write64(h, n->pa + (uint64_t)idx * 8, v))
             invalidate_leaf(ri, dom, iova, level);
         return;
@@ -1727,6 +2032,7 @@ static void op_phys_write(void)
     v = g64();
     if (b < 230)
         v &= ~1ull;   /* type bits 00 or 10: no leaf has them, refused wherever it lands */
+    v |= REF_PTE_NG;   /* never a global leaf (see pick_prot) */
     /* a random value that rewrote some leaf: a driver would invalidate (which leaf, the harness does not
      * track here), so everything goes */
     if (c_phys_write64(h, pick_phys(ri), v))
@@ -1792,7 +2098,10 @@ static void op_tlb_inv(void)
     uint32_t asid;
     uint64_t iova = pick_iova(ri, NULL), size;
     uint8_t b = g8();
-    asid = b < 200 && ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->asid : (b & 1) ? g32() : ri ? ri->asid_cap + (b & 2 ? 1 : 0) : 1;
+    /* mostly a domain's ASID; else anything, or the last valid one (0xFF, 0xFFFF: never handed out) and
+     * the first invalid one (2^asid_bits) */
+    asid = b < 200 && ri && ri->ndoms ? ri->doms[g16() % ri->ndoms]->asid
+           : (b & 1) ? g32() : ri ? (uint32_t)ri->asid_limit - ((b & 2) ? 0 : 1) : 1;
     switch (g8() % 4) {
     case 0: size = pick_size(ri, iova); break;
     case 1: size = 0; break;
@@ -1800,6 +2109,30 @@ static void op_tlb_inv(void)
     default: size = 0ull - iova + 1; break;     /* wraps */
     }
     c_tlb_inv(h, g8() % 4, asid, iova, size);
+}
+
+/* ABI 1.1's VMID invalidations: VMID 0 (reserved), in range, at and beyond 2^vmid_bits, anything. */
+static void op_tlb_inv_vmid(void)
+{
+    uint32_t h = pick_inst_handle();
+    ref_inst *ri = inst_of(h);
+    uint64_t lim = ri ? ri->vmid_limit : 1u << 16, iova = pick_iova(ri, NULL), size;
+    uint32_t vmid;
+    switch (g8() % 8) {
+    case 0: vmid = 0; break;
+    case 1: vmid = (uint32_t)lim - 1; break;
+    case 2: vmid = (uint32_t)lim; break;
+    case 3: vmid = 0x7FFF; break;
+    case 4: vmid = g32(); break;
+    default: vmid = 1 + g8() % 8; break;
+    }
+    switch (g8() % 4) {
+    case 0: size = pick_size(ri, iova); break;
+    case 1: size = 0; break;
+    case 2: size = 0ull - iova; break;
+    default: size = 0ull - iova + 1; break;
+    }
+    c_tlb_inv_vmid(h, g8() & 1, vmid, iova, size);
 }
 
 static void op_faults(void)
@@ -1813,7 +2146,8 @@ static void op_faults(void)
     if (b & 1)
         c_clear_fault(h, cb);
     else
-        c_get_fault(h, cb, b == 2, b == 4 ? (uint32_t)sizeof(smmu_fault) - 8 : (uint32_t)sizeof(smmu_fault));
+        c_get_fault(h, cb, b == 2, b == 4 ? (uint32_t)sizeof(smmu_fault) - 8 : b == 6 ? REF_FAULT_SIZE_1_0 + 8
+                    : (b & 8) ? REF_FAULT_SIZE_1_0 : (uint32_t)sizeof(smmu_fault));
 }
 
 static void op_context_bank(void)
@@ -1824,7 +2158,8 @@ static void op_context_bank(void)
     uint8_t b = g8();
     if (b == 0)
         cb = 0x80000000u;
-    c_get_context_bank(h, cb, b == 2, b == 4 ? 0u : (uint32_t)sizeof(smmu_cb_state));
+    c_get_context_bank(h, cb, b == 2, b == 4 ? 0u : b == 6 ? (uint32_t)sizeof(smmu_cb_state) + 8
+                       : (b & 8) ? REF_CB_STATE_SIZE_1_0 : (uint32_t)sizeof(smmu_cb_state));
 }
 
 static void op_stats(void)
@@ -1834,7 +2169,8 @@ static void op_stats(void)
     if (b < 16)
         c_reset_stats(h);
     else
-        c_get_stats(h, b == 17, b == 18 ? (uint32_t)sizeof(smmu_stats) + 8 : (uint32_t)sizeof(smmu_stats));
+        c_get_stats(h, b == 17, b == 18 ? (uint32_t)sizeof(smmu_stats) + 8 : b == 19 ? REF_STATS_SIZE_1_0 - 8
+                    : (b & 8) ? REF_STATS_SIZE_1_0 : (uint32_t)sizeof(smmu_stats));
 }
 
 /* One domain's tables, word by word (the checkpoint does every domain). */
@@ -2000,9 +2336,10 @@ static const struct {
     { op_create, 3 }, { op_scenario, 3 }, { op_destroy, 4 },
     { op_domain_alloc, 14 }, { op_domain_free, 5 }, { op_set_attr, 6 }, { op_get_attr, 5 }, { op_attach, 10 },
     { op_make_dynamic, 10 }, { op_detach_any, 10 }, { op_switch_any, 10 }, { op_set_handler, 5 },
-    { op_map, 38 }, { op_unmap, 24 }, { op_iova_to_phys, 10 }, { op_phys_read, 5 }, { op_phys_write, 10 },
-    { op_translate, 34 }, { op_translate_batch, 11 }, { op_tlb_inv, 6 }, { op_faults, 6 }, { op_context_bank, 6 },
-    { op_stats, 10 }, { op_check_tables, 4 }, { op_misc, 1 }, { op_fill, 5 }, { op_churn, 1 },
+    { op_map, 33 }, { op_unmap, 21 }, { op_map_pages, 5 }, { op_unmap_pages, 3 }, { op_iova_to_phys, 10 },
+    { op_phys_read, 5 }, { op_phys_write, 10 }, { op_translate, 34 }, { op_translate_batch, 11 }, { op_tlb_inv, 5 },
+    { op_tlb_inv_vmid, 1 }, { op_faults, 6 }, { op_context_bank, 6 },
+    { op_stats, 9 }, { op_deferred_misc, 1 }, { op_check_tables, 4 }, { op_misc, 1 }, { op_fill, 5 }, { op_churn, 1 },
 };
 static op_fn OPS[256];
 
@@ -2029,6 +2366,10 @@ void fz_begin(const fz_options *opt, fz_src *src)
 {
     uint64_t ops = W.ops, calls = W.calls;
     OPT = *opt;
+    REF_COMPAT.cb_busy_first = opt->skip_cb_order;
+    REF_COMPAT.nest_parent_busy_first = opt->skip_nest_parent_order;
+    REF_COMPAT.batch_writes_failed_pa = opt->skip_batch_failed_pa;
+    REF_COMPAT.map_pages_range_first = opt->skip_map_pages_order;
     memset(&W, 0, sizeof W);
     W.ops = ops;
     W.calls = calls;

@@ -17,6 +17,14 @@ typedef struct fz_options {
      *                                  another's live ones (10-bit salt collisions). */
     int skip_pool_base0;
     int skip_cross_instance;
+    /* Library behaviours that contradict smmu.h, found against ABI 1.1 (ref.h's ref_compat; each has a
+     * reproducer in repro/): SMMU_REF_SKIP_<NAME>=1 makes the reference accept the library's answer. */
+    int skip_cb_order;          /* SMMU_REF_SKIP_CB_ORDER: set_attr CONTEXT_BANK answers EBUSY before EINVAL */
+    int skip_nest_parent_order; /* SMMU_REF_SKIP_NEST_PARENT_ORDER: set_attr NEST_PARENT answers EBUSY before EBADF/EINVAL */
+    int skip_handle_ffffffff;   /* SMMU_REF_SKIP_HANDLE_FFFFFFFF: never pass 0xffffffff as an instance handle (the
+                                   inline path serves it from a destroyed instance's view) */
+    int skip_batch_failed_pa;   /* SMMU_REF_SKIP_BATCH_FAILED_PA: translate_batch writes 0 to out_pas[*out_done] */
+    int skip_map_pages_order;   /* SMMU_REF_SKIP_MAP_PAGES_ORDER: map_pages answers ERANGE (overflow) before EINVAL (prot) */
     int trace;                  /* SMMU_FUZZ_TRACE=1: every call and its result on stderr */
     int big_pools;              /* allow 4 GiB pools (the soak; not under ASan) */
 } fz_options;

@@ -15,6 +15,8 @@
 #define R_UW 0x10u
 #define R_UX 0x20u
 
+ref_compat REF_COMPAT;
+
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n, size);
@@ -38,7 +40,9 @@ static int is_pow2(uint32_t v)
 int32_t ref_config_check(const smmu_config *c)
 {
     uint64_t out_limit;
-    if (c->size != sizeof(smmu_config))
+    /* smmu.h (smmu_create): "cfg->size: this header's sizeof(smmu_config), or ABI 1.0's 56 (the fields
+     * after pt_pool_bytes then take their defaults)" */
+    if (c->size != sizeof(smmu_config) && c->size != REF_CONFIG_SIZE_1_0)
         return SMMU_EINVAL;
     if (c->num_context_banks < 1 || c->num_context_banks > 128)
         return SMMU_EINVAL;
@@ -50,7 +54,8 @@ int32_t ref_config_check(const smmu_config *c)
         return SMMU_EINVAL;
     if (!is_pow2(c->tlb_entries) || c->tlb_entries > 65536 || !is_pow2(c->tlb_ways) || c->tlb_ways > c->tlb_entries)
         return SMMU_EINVAL;
-    if (c->flags & ~(SMMU_CFG_NO_ASID_TAGGING | SMMU_CFG_SCALAR_TLB))
+    /* ABI 1.1 added SMMU_CFG_SANITIZE_TLB and SMMU_CFG_LAZY_FLUSH */
+    if (c->flags & ~(SMMU_CFG_NO_ASID_TAGGING | SMMU_CFG_SCALAR_TLB | SMMU_CFG_SANITIZE_TLB | SMMU_CFG_LAZY_FLUSH))
         return SMMU_EINVAL;
     if ((c->pt_pool_base & (REF_PAGE - 1)) || (c->pt_pool_bytes & (REF_PAGE - 1)))
         return SMMU_EINVAL;
@@ -58,6 +63,11 @@ int32_t ref_config_check(const smmu_config *c)
         return SMMU_EINVAL;
     out_limit = 1ull << c->oas;
     if (c->pt_pool_bytes > out_limit || c->pt_pool_base > out_limit - c->pt_pool_bytes)
+        return SMMU_EINVAL;
+    /* ABI 1.1 fields, read only from a config of this header's size: "vmid_bits 8 or 16",
+     * "flush_queue_size 1..65536" */
+    if (c->size == sizeof(smmu_config)
+        && ((c->vmid_bits != 8 && c->vmid_bits != 16) || c->flush_queue_size < 1 || c->flush_queue_size > 65536))
         return SMMU_EINVAL;
     return SMMU_OK;
 }
@@ -68,6 +78,11 @@ ref_inst *ref_inst_new(const smmu_config *cfg, uint32_t handle)
     uint32_t i;
     ri->handle = handle;
     ri->cfg = *cfg;
+    if (cfg->size == REF_CONFIG_SIZE_1_0) {
+        /* an ABI 1.0 config: the 1.1 fields take their defaults */
+        ri->cfg.vmid_bits = 16;
+        ri->cfg.flush_queue_size = 256;
+    }
     ri->start_level = REF_LAST_LEVEL - ((int)cfg->ias - REF_PAGE_SHIFT - 1) / 9;
     ri->in_limit = 1ull << cfg->ias;
     ri->out_limit = 1ull << cfg->oas;
@@ -76,7 +91,11 @@ ref_inst *ref_inst_new(const smmu_config *cfg, uint32_t handle)
     ri->streams = xcalloc(cfg->num_stream_ids, sizeof *ri->streams);
     for (i = 0; i < cfg->num_stream_ids; i++)
         ri->streams[i] = -1;
-    ri->asid_cap = (1u << cfg->asid_bits) - 1;
+    /* smmu.h (asid_bits): "ASID 0 is reserved ..., and with 16 bits 0xFFFF too (entries without an
+     * ASID), so 255 or 65534 stage-1 domains (base or dynamic) can be attached at once" */
+    ri->asid_cap = cfg->asid_bits == 16 ? 0xFFFEu : 0xFFu;
+    ri->asid_limit = 1ull << cfg->asid_bits;
+    ri->vmid_limit = 1ull << ri->cfg.vmid_bits;
     ri->asid_used = xcalloc((ri->asid_cap + 1 + 63) / 64, sizeof(uint64_t));
     ri->asid_used[0] = 1;   /* ASID 0 is reserved */
     ri->page_owner = xcalloc((size_t)ri->pool_pages, sizeof *ri->page_owner);
@@ -225,12 +244,14 @@ static void release_subtree(ref_inst *ri, ref_domain *dom, ref_node *n)
 
 uint64_t ref_pte_attributes(uint32_t prot)
 {
-    uint64_t pte = REF_PTE_NG | REF_PTE_AF;
+    /* smmu.h (smmu_map, stage-1 bits): "AF always; nG unless GLOBAL" */
+    uint64_t pte = (prot & SMMU_PROT_GLOBAL) ? REF_PTE_AF : REF_PTE_NG | REF_PTE_AF;
     if (!(prot & SMMU_PROT_WRITE))
         pte |= REF_PTE_AP_RDONLY;
     if (!(prot & SMMU_PROT_PRIV))
         pte |= REF_PTE_AP_USER;
-    /* CHOICE: MMIO wins over CACHE for AttrIndx; CACHE alone decides the shareability. */
+    /* smmu.h (smmu_map): "AttrIndx 0 plain, 1 CACHE, 2 MMIO (MMIO wins); SH inner shareable (0b11) for
+     * CACHE, outer shareable (0b10) otherwise" (was a CHOICE) */
     if (prot & SMMU_PROT_MMIO)
         pte |= 2ull << REF_PTE_ATTRIDX_SHIFT;
     else if (prot & SMMU_PROT_CACHE)
@@ -337,6 +358,30 @@ int32_t ref_domain_free(ref_inst *ri, uint32_t h)
     return SMMU_OK;
 }
 
+/* A new, empty root for GRANULE, SPLIT_TTBR1 or STAGE set to the domain's present shape (the harness
+ * sets no other: 4 KiB, not split, stage 1). smmu.h: "setting one gives the domain a new, empty root
+ * table"; ENOMEM "no pool block for the new root" (taken before the old one is given back). */
+static int32_t reshape(ref_inst *ri, ref_domain *d, int modelled)
+{
+    /* smmu.h: "refused with EBUSY once the domain has been mapped or attached, even if it is empty and
+     * detached again ... the root's address is fixed from the first map or attach on"
+     * (repro/reshape_after_unmap.c) */
+    if (d->cb >= 0 || d->root_fixed)
+        return SMMU_EBUSY;
+    if (ri->pages_in_use == ri->pool_pages)
+        return SMMU_ENOMEM;
+    if (!modelled)
+        abort();   /* another granule, a split or stage-2 domain: the harness never asks (ops.c's op_set_attr) */
+    /* the root moves: its address is learned again */
+    if (d->root->pa_known) {
+        ri->page_owner[(d->root->pa - ri->cfg.pt_pool_base) >> REF_PAGE_SHIFT] = NULL;
+        ri->known_pages--;
+        d->root->pa_known = 0;
+        d->root->pa = 0;
+    }
+    return SMMU_OK;
+}
+
 int32_t ref_set_attr(ref_inst *ri, uint32_t h, uint32_t attr, const void *data, size_t size)
 {
     ref_domain *d;
@@ -346,32 +391,79 @@ int32_t ref_set_attr(ref_inst *ri, uint32_t h, uint32_t attr, const void *data, 
     if (!ri || !(d = ref_domain_of(ri, h)))
         return SMMU_EBADF;
     /* CHOICE: the read-only attributes answer EPERM before their size is looked at. */
-    if (attr == SMMU_ATTR_ASID || attr == SMMU_ATTR_TTBR0)
+    if (attr == SMMU_ATTR_ASID || attr == SMMU_ATTR_TTBR0 || attr == SMMU_ATTR_TTBR1 || attr == SMMU_ATTR_VMID
+        || attr == SMMU_ATTR_VTTBR)
         return SMMU_EPERM;
-    if (attr != SMMU_ATTR_DYNAMIC && attr != SMMU_ATTR_CONTEXT_BANK && attr != SMMU_ATTR_PROCID)
+    if (attr != SMMU_ATTR_DYNAMIC && attr != SMMU_ATTR_CONTEXT_BANK && attr != SMMU_ATTR_PROCID
+        && attr != SMMU_ATTR_GRANULE && attr != SMMU_ATTR_SPLIT_TTBR1 && attr != SMMU_ATTR_STAGE
+        && attr != SMMU_ATTR_NEST_PARENT)
         return SMMU_EINVAL;
     if (size != 4)
         return SMMU_EINVAL;
-    /* CHOICE: an attached domain answers EBUSY before the value is looked at (so CONTEXT_BANK on an
-     * attached base domain is EBUSY, not EINVAL). */
-    if (d->cb >= 0)
-        return SMMU_EBUSY;
     memcpy(&value, data, 4);
+    /* smmu.h conventions: handles (EBADF), then malformed values (EINVAL: "a value out of its set"), then
+     * the model's state (EBUSY): every value check below comes before "attached" */
     switch (attr) {
     case SMMU_ATTR_DYNAMIC:
-        d->dynamic = value != 0;
+        /* smmu.h: "int32, 0 or 1 (anything else is EINVAL)" (was: any non-zero value taken as 1) */
+        if (value > 1)
+            return SMMU_EINVAL;
+        if (d->cb >= 0)
+            return SMMU_EBUSY;
+        d->dynamic = (int)value;
         /* CHOICE: clearing DYNAMIC forgets CONTEXT_BANK. */
         if (!d->dynamic)
             d->requested_cb = -1;
         return SMMU_OK;
     case SMMU_ATTR_CONTEXT_BANK:
+        /* smmu.h: EINVAL for "CONTEXT_BANK on a domain that is not dynamic or beyond the banks", a
+         * malformed value, so before EBUSY (the conventions' order; was the CHOICE "EBUSY before the
+         * value"). The library answers EBUSY first on an attached domain: repro/context_bank_order.c. */
+        if (REF_COMPAT.cb_busy_first && d->cb >= 0)
+            return SMMU_EBUSY;
         if (!d->dynamic || value >= ri->cfg.num_context_banks)
             return SMMU_EINVAL;
+        if (d->cb >= 0)
+            return SMMU_EBUSY;
         d->requested_cb = (int)value;
         return SMMU_OK;
-    default:
+    case SMMU_ATTR_PROCID:
+        if (d->cb >= 0)
+            return SMMU_EBUSY;
         d->procid = value;
         return SMMU_OK;
+    case SMMU_ATTR_GRANULE:
+        /* smmu.h: "4096 (default), 16384 or 65536" (the harness sets only 4096: the reference models
+         * the 4 KiB granule) */
+        if (value != 4096 && value != 16384 && value != 65536)
+            return SMMU_EINVAL;
+        return reshape(ri, d, value == 4096);
+    case SMMU_ATTR_SPLIT_TTBR1:
+        /* smmu.h: "int32 0/1, on a base domain before attach" */
+        if (value > 1 || (value == 1 && d->dynamic))
+            return SMMU_EINVAL;
+        return reshape(ri, d, value == 0);
+    case SMMU_ATTR_STAGE:
+        /* smmu.h: "1 (default) or 2 ... Stage 2 is EINVAL on a dynamic, split or nested domain" */
+        if ((value != 1 && value != 2) || (value == 2 && d->dynamic))
+            return SMMU_EINVAL;
+        if (value == 2)
+            abort();   /* the harness never asks (no stage 2 here; see ops.c's op_set_attr) */
+        return reshape(ri, d, 1);
+    default: {
+        /* NEST_PARENT: smmu.h: "EBADF for a value that names no domain, EINVAL for one that is not
+         * stage 2" (the harness's domains are all stage 1, the domain itself included); the conventions
+         * order handles and malformed values before EBUSY. The library answers EBUSY first on an
+         * attached domain: repro/nest_parent_order.c. */
+        if (REF_COMPAT.nest_parent_busy_first && d->cb >= 0)
+            return SMMU_EBUSY;
+        if (value != 0)
+            return ref_domain_of(ri, value) ? SMMU_EINVAL : SMMU_EBADF;
+        if (d->cb >= 0)
+            return SMMU_EBUSY;
+        d->nest_parent = 0;
+        return SMMU_OK;
+    }
     }
 }
 
@@ -390,9 +482,16 @@ int32_t ref_get_attr(ref_inst *ri, uint32_t h, uint32_t attr, int null_data, siz
     case SMMU_ATTR_CONTEXT_BANK:
     case SMMU_ATTR_ASID:
     case SMMU_ATTR_PROCID:
+    case SMMU_ATTR_GRANULE:
+    case SMMU_ATTR_SPLIT_TTBR1:
+    case SMMU_ATTR_STAGE:
+    case SMMU_ATTR_NEST_PARENT:
+    case SMMU_ATTR_VMID:
         want = 4;
         break;
     case SMMU_ATTR_TTBR0:
+    case SMMU_ATTR_TTBR1:
+    case SMMU_ATTR_VTTBR:
         want = 8;
         break;
     default:
@@ -400,7 +499,12 @@ int32_t ref_get_attr(ref_inst *ri, uint32_t h, uint32_t attr, int null_data, siz
     }
     if (size != want)
         return SMMU_EINVAL;
-    if ((attr == SMMU_ATTR_CONTEXT_BANK || attr == SMMU_ATTR_ASID || attr == SMMU_ATTR_TTBR0) && d->cb < 0)
+    /* smmu.h (get_attr): "ENODEV (CONTEXT_BANK, ASID, TTBR0, TTBR1 before attach; VMID, VTTBR without a
+     * stage 2 in use)": no domain here has a stage 2 */
+    if ((attr == SMMU_ATTR_CONTEXT_BANK || attr == SMMU_ATTR_ASID || attr == SMMU_ATTR_TTBR0 || attr == SMMU_ATTR_TTBR1)
+        && d->cb < 0)
+        return SMMU_ENODEV;
+    if (attr == SMMU_ATTR_VMID || attr == SMMU_ATTR_VTTBR)
         return SMMU_ENODEV;
     switch (attr) {
     case SMMU_ATTR_DYNAMIC:
@@ -414,6 +518,21 @@ int32_t ref_get_attr(ref_inst *ri, uint32_t h, uint32_t attr, int null_data, siz
         break;
     case SMMU_ATTR_PROCID:
         *value = d->procid;
+        break;
+    case SMMU_ATTR_GRANULE:
+        *value = 4096;
+        break;
+    case SMMU_ATTR_SPLIT_TTBR1:
+        *value = 0;
+        break;
+    case SMMU_ATTR_STAGE:
+        *value = 1;
+        break;
+    case SMMU_ATTR_NEST_PARENT:
+        *value = d->nest_parent;
+        break;
+    case SMMU_ATTR_TTBR1:
+        *value = 0;   /* "0 for a bank that is not split" */
         break;
     default:
         *root_unknown = !d->root->pa_known;
@@ -438,7 +557,18 @@ static void release_asid(ref_inst *ri, ref_domain *d)
     d->cb = -1;
 }
 
+static int32_t attach(ref_inst *ri, uint32_t h, uint32_t sid);
+
+/* smmu.h (domain attributes): "the root's address is fixed from the first map or attach on". */
 int32_t ref_attach(ref_inst *ri, uint32_t h, uint32_t sid)
+{
+    int32_t rc = attach(ri, h, sid);
+    if (rc == SMMU_OK)
+        ref_domain_of(ri, h)->root_fixed = 1;
+    return rc;
+}
+
+static int32_t attach(ref_inst *ri, uint32_t h, uint32_t sid)
 {
     ref_domain *d;
     uint32_t i, asid;
@@ -461,8 +591,8 @@ int32_t ref_attach(ref_inst *ri, uint32_t h, uint32_t sid)
         ri->banks[cb].dynamic_count++;
         return SMMU_OK;
     }
-    /* CHOICE: a stream routed anywhere (even to this domain's own bank) is EBUSY, checked before
-     * the domain's own state. */
+    /* smmu.h (attach): "EBUSY (stream already attached to a base domain, ...)": a stream routed anywhere,
+     * even to this domain's own bank, before the domain's own state (was a CHOICE) */
     if (ri->streams[sid] >= 0)
         return SMMU_EBUSY;
     if (d->cb >= 0) {
@@ -503,7 +633,8 @@ int32_t ref_detach(ref_inst *ri, uint32_t h, uint32_t sid)
     if (d->dynamic) {
         if (d->dyn_sid != sid)
             return SMMU_ENODEV;
-        /* CHOICE: detaching the active dynamic domain points the bank back at its base domain. */
+        /* smmu.h (detach): "if it was the active domain, TTBR0/ASID/CONTEXTIDR fall back to the base
+         * domain's" (was a CHOICE) */
         if (b->asid == d->asid)
             point_bank_at(b, b->base);
         release_asid(ri, d);
@@ -511,7 +642,8 @@ int32_t ref_detach(ref_inst *ri, uint32_t h, uint32_t sid)
         d->stream_count = 0;
         return SMMU_OK;
     }
-    /* CHOICE: "not through that stream" (ENODEV) is checked before "dynamic domains attached" (EBUSY). */
+    /* smmu.h: state errors "in the order each function lists", detach: "ENODEV (not attached through
+     * that stream); EBUSY (a base domain while dynamic domains are attached ...)" (was a CHOICE) */
     if (ri->streams[sid] != d->cb)
         return SMMU_ENODEV;
     if (b->dynamic_count > 0)
@@ -580,31 +712,40 @@ static void undo_push(undo_log *u, ref_node *node, int index, int is_table)
     u->n++;
 }
 
-int32_t ref_map(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot)
+/* Whether a leaf of n's subtree (a table of `level`) overlaps [va, end): visits only the slots and
+ * tables that exist in the range. */
+static int any_leaf_in(const ref_node *n, int level, uint64_t va, uint64_t end)
 {
-    ref_domain *d;
+    uint64_t size = ref_level_size(level);
+    while (va < end) {
+        uint64_t start = va & ~(size - 1), slot_end = start + size < end ? start + size : end;
+        int idx = index_of(va, level);
+        if (REF_CHILD(n, idx) ? any_leaf_in(REF_CHILD(n, idx), level + 1, va, slot_end) : n->desc[idx] != 0)
+            return 1;
+        va = slot_end;
+    }
+    return 0;
+}
+
+/* Maps [iova, iova + size) once the arguments are checked: leaf_level 0 picks the largest leaf that
+ * alignment and size allow (smmu_map), else every leaf is at that level (smmu_map_pages). */
+static int32_t map_checked(ref_inst *ri, ref_domain *d, uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot,
+                           int forced_level)
+{
     uint64_t attrs, va, end;
     undo_log *u = &undo;
     int32_t rc = SMMU_OK;
-    const uint32_t all = SMMU_PROT_READ | SMMU_PROT_WRITE | SMMU_PROT_CACHE | SMMU_PROT_NOEXEC | SMMU_PROT_MMIO
-                         | SMMU_PROT_PRIV;
 
-    if (!ri || !(d = ref_domain_of(ri, h)))
-        return SMMU_EBADF;
-    /* CHOICE: every malformed argument (EINVAL) before any range (ERANGE). */
-    if (size == 0 || ((iova | pa | size) & (REF_PAGE - 1)) || (prot & ~all)
-        || !(prot & (SMMU_PROT_READ | SMMU_PROT_WRITE)))
-        return SMMU_EINVAL;
-    if (iova >= ri->in_limit || size > ri->in_limit - iova || pa >= ri->out_limit || size > ri->out_limit - pa)
-        return SMMU_ERANGE;
-
-    /* CHOICE: the range is mapped from its start, leaf by leaf; the first overlap (EEXIST) or
-     * missing table page (ENOMEM) met on the way decides the code. Then everything is undone. */
+    /* The range is mapped from its start, leaf by leaf; the first overlap (EEXIST) or missing table
+     * page (ENOMEM) stops it, and everything is undone. smmu.h: "A range that overlaps a mapping and
+     * also needs more table pages than are free is EEXIST, wherever the overlap lies" (was the CHOICE
+     * "the first problem met on the way decides"): out of pages, the rest of the range is searched for
+     * a mapping. */
     attrs = ref_pte_attributes(prot);
     va = iova;
     end = iova + size;
     while (va < end && rc == SMMU_OK) {
-        int leaf_level = leaf_level_for(va, pa, end - va), level, idx;
+        int leaf_level = forced_level ? forced_level : leaf_level_for(va, pa, end - va), level, idx;
         uint64_t leaf_size = ref_level_size(leaf_level);
         ref_node *n = d->root;
         for (level = ri->start_level; level < leaf_level; level++) {
@@ -618,7 +759,7 @@ int32_t ref_map(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pa, uint64_t s
                 break;
             }
             if (ri->pages_in_use == ri->pool_pages) {
-                rc = SMMU_ENOMEM;
+                rc = any_leaf_in(d->root, ri->start_level, va, end) ? SMMU_EEXIST : SMMU_ENOMEM;
                 break;
             }
             n->child[idx] = node_new(ri, level + 1, va & ~(ref_level_size(level) - 1));
@@ -660,6 +801,80 @@ int32_t ref_map(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pa, uint64_t s
     }
     u->n = 0;
     return rc;
+}
+
+#define REF_PROT_ALL (SMMU_PROT_READ | SMMU_PROT_WRITE | SMMU_PROT_CACHE | SMMU_PROT_NOEXEC | SMMU_PROT_MMIO \
+                      | SMMU_PROT_PRIV | SMMU_PROT_GLOBAL)
+
+/* smmu_map's malformed values: EINVAL "not aligned to the granule, size 0, neither READ nor WRITE,
+ * unknown bits" (GLOBAL is known since ABI 1.1; these domains are all stage 1). */
+static int map_args_invalid(uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot)
+{
+    return size == 0 || ((iova | pa | size) & (REF_PAGE - 1)) || (prot & ~(uint32_t)REF_PROT_ALL)
+           || !(prot & (SMMU_PROT_READ | SMMU_PROT_WRITE));
+}
+
+static int map_range_out(const ref_inst *ri, uint64_t iova, uint64_t pa, uint64_t size)
+{
+    return iova >= ri->in_limit || size > ri->in_limit - iova || pa >= ri->out_limit || size > ri->out_limit - pa;
+}
+
+/* A successful map fixes the domain's root: GRANULE, SPLIT_TTBR1 and STAGE are EBUSY from then on. */
+static int32_t fix_root(ref_domain *d, int32_t rc)
+{
+    if (rc == SMMU_OK)
+        d->root_fixed = 1;
+    return rc;
+}
+
+int32_t ref_map(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot)
+{
+    ref_domain *d;
+    if (!ri || !(d = ref_domain_of(ri, h)))
+        return SMMU_EBADF;
+    /* smmu.h conventions: every malformed argument (EINVAL) before any range (ERANGE). */
+    if (map_args_invalid(iova, pa, size, prot))
+        return SMMU_EINVAL;
+    if (map_range_out(ri, iova, pa, size))
+        return SMMU_ERANGE;
+    return fix_root(d, map_checked(ri, d, iova, pa, size, prot, 0));
+}
+
+/* The level whose leaves are pgsize bytes (4K granule, stage 1: 4 KiB, 2 MiB, 1 GiB), or 0. */
+static int level_of_pgsize(uint64_t pgsize)
+{
+    int level;
+    for (level = 1; level <= REF_LAST_LEVEL; level++)
+        if (pgsize == ref_level_size(level))
+            return level;
+    return 0;
+}
+
+int32_t ref_map_pages(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pa, uint64_t pgsize, uint64_t pgcount, uint32_t prot)
+{
+    ref_domain *d;
+    int level;
+    uint64_t size;
+    if (!ri || !(d = ref_domain_of(ri, h)))
+        return SMMU_EBADF;
+    /* smmu.h (smmu_map_pages): "EINVAL (pgsize not a leaf size of the domain's granule and stage,
+     * pgcount 0, iova or paddr not aligned to pgsize, and smmu_map's); ERANGE (pgsize * pgcount
+     * overflows, and smmu_map's); EEXIST; ENOMEM" */
+    level = level_of_pgsize(pgsize);
+    if (!level || pgcount == 0 || ((iova | pa) & (pgsize - 1)))
+        return SMMU_EINVAL;
+    if (pgcount > UINT64_MAX / pgsize) {
+        /* The library answers ERANGE before smmu_map's EINVAL (prot): repro/map_pages_order.c */
+        if (REF_COMPAT.map_pages_range_first || !map_args_invalid(iova, pa, pgsize, prot))
+            return SMMU_ERANGE;
+        return SMMU_EINVAL;
+    }
+    size = pgsize * pgcount;
+    if (map_args_invalid(iova, pa, size, prot))
+        return SMMU_EINVAL;
+    if (map_range_out(ri, iova, pa, size))
+        return SMMU_ERANGE;
+    return fix_root(d, map_checked(ri, d, iova, pa, size, prot, level));
 }
 
 /* ---- unmap ------------------------------------------------------------------------------------------ */
@@ -766,6 +981,21 @@ int64_t ref_unmap(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t size)
     if (unmapped > 0 && d->asid != 0)
         ri->c.invalidations++;
     return (int64_t)unmapped;
+}
+
+int64_t ref_unmap_pages(ref_inst *ri, uint32_t h, uint64_t iova, uint64_t pgsize, uint64_t pgcount)
+{
+    int level;
+    if (!ri || !ref_domain_of(ri, h))
+        return SMMU_EBADF;
+    /* smmu.h (smmu_unmap_pages, g NULL: "exactly as smmu_unmap"): "EINVAL (... pgsize not a leaf size,
+     * pgcount 0, iova not aligned to pgsize); ERANGE (overflow, outside the domain's half); ENOMEM" */
+    level = level_of_pgsize(pgsize);
+    if (!level || pgcount == 0 || (iova & (pgsize - 1)))
+        return SMMU_EINVAL;
+    if (pgcount > UINT64_MAX / pgsize)
+        return SMMU_ERANGE;
+    return ref_unmap(ri, h, iova, pgsize * pgcount);
 }
 
 /* The leaf that maps iova in d's tables: its descriptor and level; 0 and the level where the walk
@@ -889,7 +1119,7 @@ int32_t ref_tlb_inv_asid(ref_inst *ri, uint32_t asid)
 {
     if (!ri)
         return SMMU_EBADF;
-    if (asid > ri->asid_cap)
+    if (asid >= ri->asid_limit)   /* smmu.h: "EINVAL (asid >= 2^asid_bits)" */
         return SMMU_EINVAL;
     ri->c.invalidations++;
     return SMMU_OK;
@@ -899,7 +1129,7 @@ int32_t ref_tlb_inv_va(ref_inst *ri, uint32_t asid, uint64_t iova, uint64_t size
 {
     if (!ri)
         return SMMU_EBADF;
-    if (asid > ri->asid_cap || size == 0 || iova + size - 1 < iova)
+    if (asid >= ri->asid_limit || size == 0 || iova + size - 1 < iova)
         return SMMU_EINVAL;
     ri->c.invalidations++;
     return SMMU_OK;
@@ -915,9 +1145,35 @@ int32_t ref_tlb_inv_va_all(ref_inst *ri, uint64_t iova, uint64_t size)
     return SMMU_OK;
 }
 
+/* smmu.h: "EINVAL (vmid 0 or >= 2^vmid_bits)"; a VMID not in use removes nothing (no stage 2 here),
+ * but the operation counts (tlb_invalidations, vmid_invalidations for TLBIVMALL). */
+int32_t ref_tlb_inv_vmid(ref_inst *ri, uint32_t vmid)
+{
+    if (!ri)
+        return SMMU_EBADF;
+    if (vmid == 0 || vmid >= ri->vmid_limit)
+        return SMMU_EINVAL;
+    ri->c.invalidations++;
+    ri->c.vmid_invalidations++;
+    return SMMU_OK;
+}
+
+/* smmu.h: "EINVAL (vmid as above, size 0, range wraps)" */
+int32_t ref_tlb_inv_ipa(ref_inst *ri, uint32_t vmid, uint64_t ipa, uint64_t size)
+{
+    if (!ri)
+        return SMMU_EBADF;
+    if (vmid == 0 || vmid >= ri->vmid_limit || size == 0 || ipa + size - 1 < ipa)
+        return SMMU_EINVAL;
+    ri->c.invalidations++;
+    return SMMU_OK;
+}
+
 int32_t ref_get_fault(ref_inst *ri, uint32_t cb, int null_out, uint32_t size, smmu_fault *out)
 {
-    if (null_out || size != sizeof(smmu_fault))
+    /* smmu.h: "out->size: this header's sizeof(smmu_fault) or ABI 1.0's 48 (that prefix is written)";
+     * *out is the whole record, the caller compares the prefix (out->size = the caller's size) */
+    if (null_out || (size != sizeof(smmu_fault) && size != REF_FAULT_SIZE_1_0))
         return SMMU_EINVAL;
     if (!ri)
         return SMMU_EBADF;
@@ -926,6 +1182,7 @@ int32_t ref_get_fault(ref_inst *ri, uint32_t cb, int null_out, uint32_t size, sm
     if (ri->banks[cb].fsr == 0)
         return SMMU_ENOENT;
     *out = ri->banks[cb].record;
+    out->size = size;
     out->fsr = ri->banks[cb].fsr;
     return SMMU_OK;
 }
@@ -953,7 +1210,8 @@ int32_t ref_get_context_bank(ref_inst *ri, uint32_t cb, int null_out, uint32_t s
 {
     const ref_bank *b;
     *root_unknown = 0;
-    if (null_out || size != sizeof(smmu_cb_state))
+    /* smmu.h: "out->size: this header's sizeof(smmu_cb_state) or ABI 1.0's 56 (that prefix is written)" */
+    if (null_out || (size != sizeof(smmu_cb_state) && size != REF_CB_STATE_SIZE_1_0))
         return SMMU_EINVAL;
     if (!ri)
         return SMMU_EBADF;
@@ -961,7 +1219,7 @@ int32_t ref_get_context_bank(ref_inst *ri, uint32_t cb, int null_out, uint32_t s
         return SMMU_EINVAL;
     b = &ri->banks[cb];
     memset(out, 0, sizeof *out);
-    out->size = sizeof *out;
+    out->size = size;
     out->in_use = b->in_use ? 1 : 0;
     out->base_domain = b->base ? b->base->handle : 0;
     out->active_domain = b->active ? b->active->handle : 0;
@@ -976,12 +1234,16 @@ int32_t ref_get_context_bank(ref_inst *ri, uint32_t cb, int null_out, uint32_t s
     out->fsr = b->fsr;
     out->fsynr0 = b->fsynr0;
     out->far = b->far;
+    /* ABI 1.1 fields of a stage-1 bank that is not split: ttbr1, vttbr, ipafar, vmid, flags 0 (regime
+     * 0, no EPD0, not split); "granule: stage-1 granule in bytes ...; 0 free" */
+    out->granule = b->in_use ? 4096 : 0;
     return SMMU_OK;
 }
 
 int32_t ref_get_stats(ref_inst *ri, int null_out, uint32_t size)
 {
-    if (null_out || size != sizeof(smmu_stats))
+    /* smmu.h: "out->size must be sizeof(smmu_stats) or ABI 1.0's 88 (then the first 88 bytes are written)" */
+    if (null_out || (size != sizeof(smmu_stats) && size != REF_STATS_SIZE_1_0))
         return SMMU_EINVAL;
     if (!ri)
         return SMMU_EBADF;
@@ -1038,14 +1300,24 @@ static void xlate_finish(ref_xlate *x, int32_t rc)
     x->rc = rc;
     x->finished = 1;
     if (x->batch) {
-        size_t processed = rc == SMMU_OK ? x->count : x->index + 1;
-        /* the batch adds its translations, and the hits and misses of the ones that went through
-         * without a fault, when it returns */
-        ri->c.translations += processed;
-        ri->c.hits_misses += processed - x->slow;
+        /* smmu.h (smmu_stats): "tlb_hits + tlb_misses = translations + retries after fault handlers", and a
+         * batch counts each run of translations, and the translation that faults, before a handler runs (so
+         * a handler sees every translation so far; see xlate_advance). What is left uncounted here: the
+         * clean translations since the last fault, up to where the batch ended (a failed one was counted at
+         * its fault, also when a handler detached the stream and asked for a retry: ENODEV). */
+        size_t end = rc == SMMU_OK ? x->count : x->index;
+        if (end > x->counted) {
+            ri->c.translations += end - x->counted;
+            ri->c.hits_misses += end - x->counted;
+            x->counted = end;
+        }
         ri->batches_in_flight--;
-        if (rc != SMMU_OK)
-            x->pas[x->index] = 0;   /* CHOICE: the batch writes 0 to out_pas[*out_done] when it fails */
+        /* smmu.h: "Out-parameters are written only on success (two exceptions, each documented:
+         * smmu_translate_batch's out_done, smmu_map_pages's out_mapped)": out_pas[*out_done] of a failed
+         * batch stays as it was (was the CHOICE "the batch writes 0 there"). The library writes 0 there:
+         * repro/batch_failed_pa.c. */
+        if (rc != SMMU_OK && REF_COMPAT.batch_writes_failed_pa)
+            x->pas[x->index] = 0;
     }
 }
 
@@ -1066,15 +1338,19 @@ static void xlate_advance(ref_xlate *x)
         }
         b = &ri->banks[bank];
         type = walk(ri, b->active, iova, x->access, &pa, &level);
-        if (!x->batch || x->attempt > 0 || type != 0)
-            ri->c.hits_misses++;   /* counted now; a batch's clean ones are counted at its end */
+        if (!x->batch || x->attempt > 0) {
+            ri->c.hits_misses++;   /* a single translation's lookup, or a retry's: counted at once */
+        } else if (type != 0) {
+            /* a batch's translation that faults: the run before it and itself are counted before the handler */
+            ri->c.translations += x->index + 1 - x->counted;
+            ri->c.hits_misses += x->index + 1 - x->counted;
+            x->counted = x->index + 1;
+        }
         if (type == 0) {
             x->pas[x->index++] = pa;
             x->attempt = 0;
             continue;
         }
-        if (x->batch && x->attempt == 0)
-            x->slow++;
         ri->c.faults++;
         memset(&f, 0, sizeof f);
         f.size = sizeof f;
@@ -1086,6 +1362,7 @@ static void xlate_advance(ref_xlate *x)
         f.access = x->access;
         f.active_domain = b->active->handle;
         f.iova = iova;
+        f.stage = 1;   /* ABI 1.1: a stage-1 fault (s1ptw 0, ipa 0) */
         f.fsr = fsr_for(type);
         f.fsynr = ((uint32_t)level & SMMU_FSYNR0_PLVL_MASK) | ((x->access & SMMU_ACCESS_WRITE) ? SMMU_FSYNR0_WNR : 0)
                   | ((x->access & SMMU_ACCESS_PRIV) ? SMMU_FSYNR0_PNU : 0)

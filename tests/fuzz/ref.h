@@ -69,12 +69,33 @@ struct ref_node {
     int valid;                    /* slots holding a leaf or a table */
 };
 
+/* ABI 1.0 sizes of the structs that grew in 1.1 (smmu.h: still accepted, the prefix is read/written). */
+#define REF_CONFIG_SIZE_1_0 56u
+#define REF_FAULT_SIZE_1_0 48u
+#define REF_CB_STATE_SIZE_1_0 56u
+#define REF_STATS_SIZE_1_0 88u
+
+/* Library behaviours that contradict smmu.h, found by the soak or the fuzzer: each has a switch
+ * (environment SMMU_REF_SKIP_<NAME>=1, see ops.h) that makes the reference accept the library's answer
+ * for that case only, so the rest keeps running while the bug is open; each has a reproducer under
+ * repro/. Off (0) by default: the reference follows the header. */
+typedef struct ref_compat {
+    int cb_busy_first;            /* set_attr CONTEXT_BANK: EBUSY before EINVAL (repro/context_bank_order.c) */
+    int nest_parent_busy_first;   /* set_attr NEST_PARENT: EBUSY before EBADF/EINVAL (repro/nest_parent_order.c) */
+    int batch_writes_failed_pa;   /* translate_batch writes 0 to out_pas[*out_done] when it fails (repro/batch_failed_pa.c) */
+    int map_pages_range_first;    /* map_pages: ERANGE (pgsize * pgcount overflows) before smmu_map's EINVAL (prot)
+                                     (repro/map_pages_order.c) */
+} ref_compat;
+extern ref_compat REF_COMPAT;
+
 typedef struct ref_domain {
     uint32_t handle;
     int dynamic;
     int requested_cb;             /* CONTEXT_BANK attribute, -1 while unset */
     uint32_t procid;
+    uint32_t nest_parent;         /* NEST_PARENT: always 0 here (the harness sets no stage 2) */
     int cb;                       /* the bank it is attached on, -1 while detached */
+    int root_fixed;               /* mapped or attached once: no more reshaping */
     uint32_t asid;                /* 0 while detached */
     int stream_count;             /* base: streams routed to its bank; dynamic: 1 while attached */
     uint32_t dyn_sid;             /* dynamic: the stream it was attached through */
@@ -99,6 +120,7 @@ typedef struct ref_bank {
 typedef struct ref_counters {
     uint64_t translations, faults, switches, invalidations;
     uint64_t hits_misses, sw_walks;
+    uint64_t vmid_invalidations;   /* ABI 1.1: explicit smmu_tlb_inv_vmid (no stage 2 here otherwise) */
 } ref_counters;
 
 #define REF_DEAD_RING 32
@@ -116,10 +138,11 @@ typedef struct ref_inst {
     uint32_t dead[REF_DEAD_RING];  /* recently freed domain handles: stale forever */
     int ndead, dead_next;
     uint64_t *asid_used;
-    uint32_t asid_cap, asid_in_use, asid_last;
+    uint32_t asid_cap, asid_in_use, asid_last;   /* asid_cap: the highest ASID handed out (255 or 0xFFFE) */
+    uint64_t asid_limit, vmid_limit;             /* 2^asid_bits, 2^vmid_bits: the range of tlb_inv's arguments */
     ref_counters c;
     int handler_depth;             /* fault handlers of this instance running */
-    int batches_in_flight;         /* a batch adds its translations when it returns */
+    int batches_in_flight;         /* batches running (fault handlers nest): they count when they return */
     ref_node **page_owner;         /* pool page -> the table learned to live there */
     uint64_t known_pages;
 } ref_inst;
@@ -147,6 +170,9 @@ int32_t ref_set_fault_handler(ref_inst *ri, uint32_t d, smmu_fault_handler fn, v
 /* ---- mappings ---- */
 int32_t ref_map(ref_inst *ri, uint32_t d, uint64_t iova, uint64_t pa, uint64_t size, uint32_t prot);
 int64_t ref_unmap(ref_inst *ri, uint32_t d, uint64_t iova, uint64_t size);
+/* smmu_map_pages (out_mapped not NULL: the harness checks that case itself) and smmu_unmap_pages with g NULL. */
+int32_t ref_map_pages(ref_inst *ri, uint32_t d, uint64_t iova, uint64_t pa, uint64_t pgsize, uint64_t pgcount, uint32_t prot);
+int64_t ref_unmap_pages(ref_inst *ri, uint32_t d, uint64_t iova, uint64_t pgsize, uint64_t pgcount);
 int32_t ref_iova_to_phys(ref_inst *ri, uint32_t d, uint64_t iova, int null_out, uint64_t *pa);
 /* *known: 1 when the reference knows the word's value (*value). */
 int32_t ref_phys_read64(ref_inst *ri, uint64_t pa, int null_out, uint64_t *value, int *known);
@@ -161,6 +187,8 @@ int32_t ref_tlb_inv_all(ref_inst *ri);
 int32_t ref_tlb_inv_asid(ref_inst *ri, uint32_t asid);
 int32_t ref_tlb_inv_va(ref_inst *ri, uint32_t asid, uint64_t iova, uint64_t size);
 int32_t ref_tlb_inv_va_all(ref_inst *ri, uint64_t iova, uint64_t size);
+int32_t ref_tlb_inv_vmid(ref_inst *ri, uint32_t vmid);
+int32_t ref_tlb_inv_ipa(ref_inst *ri, uint32_t vmid, uint64_t ipa, uint64_t size);
 int32_t ref_get_fault(ref_inst *ri, uint32_t cb, int null_out, uint32_t size, smmu_fault *out);
 int32_t ref_clear_fault(ref_inst *ri, uint32_t cb);
 /* *root_unknown: the active domain's root address is not known, ttbr0's address bits are unset. */
@@ -179,7 +207,8 @@ typedef struct ref_xlate {
     uint32_t sid, access;
     const uint64_t *iovas;
     uint64_t *pas;                 /* expected outputs */
-    size_t count, index, slow;
+    size_t count, index, slow;    /* slow: IOVAs that faulted */
+    size_t counted;                /* a batch: translations [0, counted) are counted in the statistics */
     int batch, attempt, finished;
     int32_t rc;
     int expect_handler;            /* the library must now call the handler below */

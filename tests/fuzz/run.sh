@@ -15,8 +15,10 @@
 # tests/fuzz/build/corpus (gitignored, emptied at the start of every run, so each run starts from the
 # checked-in corpus); merge the useful ones into corpus/ with the command printed.
 #
-# Known library bugs have their own switches (environment, see ops.h), both off by default (the
-# checks run): SMMU_REF_SKIP_POOL_BASE0=1, SMMU_REF_SKIP_CROSS_INSTANCE=1.
+# Library bugs the runs found have switches (environment, see ops.h and docs/reliability.md) that make the
+# reference accept the buggy answer; all of them are fixed, so all are off by default (the checks run):
+# SMMU_REF_SKIP_POOL_BASE0, SMMU_REF_SKIP_CROSS_INSTANCE, SMMU_REF_SKIP_CB_ORDER, SMMU_REF_SKIP_NEST_PARENT_ORDER,
+# SMMU_REF_SKIP_MAP_PAGES_ORDER, SMMU_REF_SKIP_HANDLE_FFFFFFFF, SMMU_REF_SKIP_BATCH_FAILED_PA (=1 to skip).
 # Needs clang-14 and libclang-rt-14-dev (apt-get install clang-14 libclang-rt-14-dev).
 # Ends with exactly one line "N passed, M failed" (corpus replay, fuzzing); exit status 0 iff M == 0.
 set -uo pipefail
@@ -69,7 +71,13 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/native/lsan.supp}
-switches="SMMU_REF_SKIP_POOL_BASE0=${SMMU_REF_SKIP_POOL_BASE0:-0} SMMU_REF_SKIP_CROSS_INSTANCE=${SMMU_REF_SKIP_CROSS_INSTANCE:-0}"
+# every known-bug switch of ops.h, with its value (0 unless set)
+switches=""
+for name in SMMU_REF_SKIP_POOL_BASE0 SMMU_REF_SKIP_CROSS_INSTANCE SMMU_REF_SKIP_CB_ORDER SMMU_REF_SKIP_NEST_PARENT_ORDER \
+            SMMU_REF_SKIP_MAP_PAGES_ORDER SMMU_REF_SKIP_HANDLE_FFFFFFFF SMMU_REF_SKIP_BATCH_FAILED_PA; do
+    switches="$switches $name=$(printenv "$name" || echo 0)"
+done
+switches=${switches# }
 echo "   known-bug switches: $switches"
 timeout_s=25   # per input: the longest corpus input takes well under a second
 

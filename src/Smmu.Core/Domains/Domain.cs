@@ -45,6 +45,9 @@ internal struct Domain
     /// <summary>A base domain's fault handler.</summary>
     public SmmuFaultHandler? FaultHandler;
 
+    /// <summary>The domain was mapped or attached once: its root's address stays (no more reshaping).</summary>
+    public bool RootFixed;
+
     public readonly bool IsAttached => ContextBank >= 0;
     public readonly bool IsStage2 => Format.Stage == 2;
 

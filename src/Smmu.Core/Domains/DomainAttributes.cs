@@ -44,7 +44,9 @@ internal sealed class DomainAttributes
     /// dynamic, split or nested domain, DYNAMIC on a stage-2 domain, NEST_PARENT on a stage-2 domain or
     /// naming a domain that is not stage 2); BadHandle for a NEST_PARENT that names no live domain;
     /// NotPermitted for the read-only ones; Busy for any attribute on an attached domain, and for the
-    /// table-shaping ones once the domain has a mapping; NoMemory when no pool block is left for the new root.
+    /// table-shaping ones once the domain was mapped or attached (its root is fixed from then on); NoMemory
+    /// when no pool block is left for the new root. Checks run in the header's order: the value (Invalid,
+    /// BadHandle) before the domain's state (Busy).
     /// </summary>
     public int Set(int index, DomainAttribute attribute, ReadOnlySpan<byte> data)
     {
@@ -69,10 +71,10 @@ internal sealed class DomainAttributes
                     d.RequestedContextBank = -1;   // the bank only means something for a dynamic domain
                 return SmmuError.Ok;
             case DomainAttribute.ContextBank:
-                if (d.IsAttached)
-                    return SmmuError.Busy;   // before the value: an attached domain's bank is settled (the Qualcomm driver's order)
                 if (!d.IsDynamic || value >= _config.NumContextBanks)
-                    return SmmuError.Invalid;
+                    return SmmuError.Invalid;   // malformed values before the domain's state, as the header orders them
+                if (d.IsAttached)
+                    return SmmuError.Busy;
                 d.RequestedContextBank = (int)value;
                 return SmmuError.Ok;
             case DomainAttribute.ProcId:
@@ -166,10 +168,10 @@ internal sealed class DomainAttributes
     /// <summary>Gives a domain a new table format: a new, empty root first, then the old one back to the pool.</summary>
     private int Reshape(ref Domain d, int stage, int granuleShift, bool splitTtbr1)
     {
-        if (d.IsAttached || _pool.ValidCount(d.Root) != 0)
-            return SmmuError.Busy;
         if (!TryFormat(stage, granuleShift, out TableFormat format))
             return SmmuError.Invalid;
+        if (d.IsAttached || d.RootFixed)
+            return SmmuError.Busy;   // the root's address is fixed from the first map or attach on
         if (!_mapper.TryCreateRoot(format, out ulong root))
             return SmmuError.NoMemory;
         _pool.Free(d.Root);   // empty: no valid descriptor
@@ -184,8 +186,6 @@ internal sealed class DomainAttributes
     {
         if (d.IsStage2)
             return SmmuError.Invalid;
-        if (d.IsAttached)
-            return SmmuError.Busy;
         int parent = -1;
         if (value != 0)
         {
@@ -194,6 +194,8 @@ internal sealed class DomainAttributes
             if (parent == index || !_domains[parent].IsStage2)
                 return SmmuError.Invalid;
         }
+        if (d.IsAttached)
+            return SmmuError.Busy;   // after the value's checks: handles and malformed values come before state
         if (d.NestParent >= 0)
             _domains[d.NestParent].NestChildren--;
         d.NestParent = parent;

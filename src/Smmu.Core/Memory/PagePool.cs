@@ -35,6 +35,11 @@ internal sealed unsafe class PagePool : IDisposable
     private readonly byte[] _blockOrder;       // order of the table block a frame heads
     private readonly sbyte[] _level;           // level of the table covering a frame, or FreeFrame
     private readonly int[] _validCount;        // valid descriptors of the table a frame heads
+    // Recently freed single frames, not yet merged with their buddies (LIFO): a map that takes a 4 KiB table
+    // and the unmap that frees it would otherwise split and merge a whole 1 MiB block every time.
+    private readonly int[] _quick = new int[QuickCapacity];
+    private int _quickCount;
+    private const int QuickCapacity = 64;
 
     /// <summary>Physical address of the first frame.</summary>
     public ulong Base { get; }
@@ -89,9 +94,29 @@ internal sealed unsafe class PagePool : IDisposable
     /// Takes a zero block of 2^<paramref name="order"/> frames for a table at <paramref name="level"/>;
     /// false when no block that large is free.
     /// </summary>
-    public bool TryAllocate(int order, int level, out ulong tablePa)
+    public bool TryAllocate(int order, int level, out ulong tablePa) => TryAllocate(order, level, out tablePa, out _);
+
+    /// <summary>
+    /// <see cref="TryAllocate(int, int, out ulong)"/>; <paramref name="recentlyFreed"/> says the block came off the
+    /// recently freed frames, so that <see cref="Return"/> can put it back exactly where it was.
+    /// </summary>
+    public bool TryAllocate(int order, int level, out ulong tablePa, out bool recentlyFreed)
     {
         Debug.Assert(order is >= 0 and <= MaxOrder);
+        recentlyFreed = order == 0 && _quickCount > 0;
+        if (recentlyFreed)
+        {
+            int single = _quick[--_quickCount];
+            Debug.Assert(IsZero(single, 0), "a free block is all-zero");
+            _blockOrder[single] = 0;
+            _validCount[single] = 0;
+            _level[single] = (sbyte)level;
+            FreePages--;
+            tablePa = Base + ((ulong)single << Geometry.FrameShift);
+            return true;
+        }
+        if (!HasBlockOf(order) && _quickCount > 0)
+            MergeRecentlyFreed();   // the frames held back may complete a block this size
         int k = order;
         while (k <= MaxOrder && _freeHead[k] == None)
             k++;
@@ -117,25 +142,95 @@ internal sealed unsafe class PagePool : IDisposable
         return true;
     }
 
-    /// <summary>How many blocks of 2^<paramref name="order"/> frames the free lists could hand out, one after another.</summary>
+    /// <summary>How many blocks of 2^<paramref name="order"/> frames the pool could hand out, one after another.</summary>
     public long FreeBlocksOf(int order)
     {
-        long blocks = 0;
+        if (order > 0 && _quickCount > 0)
+            MergeRecentlyFreed();
+        long blocks = order == 0 ? _quickCount : 0;
         for (int k = order; k <= MaxOrder; k++)
             blocks += (long)_freeBlocks[k] << (k - order);
         return blocks;
     }
 
-    /// <summary>Returns an empty (all-zero) table to the pool, merging it with its free buddies.</summary>
+    /// <summary>True when the pool has at least <paramref name="count"/> blocks of 2^<paramref name="order"/> frames; counts without merging when it can.</summary>
+    public bool HasFreeBlocks(int order, int count)
+    {
+        if (order == 0)
+            return FreePages >= count;   // every free frame is a block of one frame
+        long quickly = 0;
+        for (int k = order; k <= MaxOrder && quickly < count; k++)
+            quickly += (long)_freeBlocks[k] << (k - order);
+        return quickly >= count || FreeBlocksOf(order) >= count;
+    }
+
+    /// <summary>
+    /// Returns an empty (all-zero) table to the pool. A single frame is held back with the recently freed
+    /// ones (merged with its buddies only when a larger block is wanted); anything else merges at once.
+    /// </summary>
     public void Free(ulong tablePa)
     {
         int frame = FrameIndex(tablePa);
+        MarkFree(frame);
+        if (_blockOrder[frame] == 0 && _quickCount < QuickCapacity)
+            _quick[_quickCount++] = frame;
+        else
+            Merge(frame, _blockOrder[frame]);
+    }
+
+    /// <summary>
+    /// Undoes <see cref="TryAllocate(int, int, out ulong, out bool)"/> (a failed map's rollback, last allocation
+    /// first): the block goes back exactly where it came from, so every list is as it was.
+    /// </summary>
+    public void Return(ulong tablePa, bool recentlyFreed)
+    {
+        int frame = FrameIndex(tablePa);
+        MarkFree(frame);
+        if (recentlyFreed)
+        {
+            Debug.Assert(_quickCount < QuickCapacity);
+            _quick[_quickCount++] = frame;
+        }
+        else
+        {
+            Merge(frame, _blockOrder[frame]);
+        }
+    }
+
+    /// <summary>Merges every held-back frame with its buddies.</summary>
+    private void MergeRecentlyFreed()
+    {
+        // Oldest first: the order the frames would have been merged in had they been merged at once.
+        int count = _quickCount;
+        _quickCount = 0;
+        for (int i = 0; i < count; i++)
+            Merge(_quick[i], 0);
+    }
+
+    private bool HasBlockOf(int order)
+    {
+        for (int k = order; k <= MaxOrder; k++)
+        {
+            if (_freeHead[k] != None)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>The table block at <paramref name="frame"/> is free from now on (counted, its frames marked).</summary>
+    private void MarkFree(int frame)
+    {
         int order = _blockOrder[frame];
         Debug.Assert(_level[frame] != FreeFrame, "double free of a table");
         Debug.Assert(_validCount[frame] == 0 && IsZero(frame, order), "only an empty table is freed as it is");
         for (int f = frame; f < frame + (1 << order); f++)
             _level[f] = FreeFrame;
         FreePages += 1 << order;
+    }
+
+    /// <summary>Puts a free block on the free lists, merged with its free buddies.</summary>
+    private void Merge(int frame, int order)
+    {
         while (order < MaxOrder)
         {
             long buddy = (long)(((_baseFrame + (ulong)frame) ^ (1UL << order)) - _baseFrame);

@@ -22,7 +22,7 @@ internal sealed class PageTableMapper
     private bool _deferFrees;      // the unmap in progress keeps emptied tables on _deferred instead of freeing them
     private PageList _deferred;
 
-    private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table);
+    private readonly record struct CreatedTable(ulong Parent, int Index, ulong Table, bool RecentlyFreed);
 
     public PageTableMapper(PagePool pool) => _pool = pool;
 
@@ -40,6 +40,11 @@ internal sealed class PageTableMapper
     public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot) =>
         Map(format, root, inputBase, iova, pa, size, prot, LargestLeaves);
 
+    /// <summary>True when <paramref name="prot"/> has no unknown bit, READ or WRITE, and no GLOBAL for a stage-2 table.</summary>
+    public static bool ProtFits(in TableFormat format, SmmuProt prot) =>
+        (prot & ~SmmuProt.All) == 0 && (prot & (SmmuProt.Read | SmmuProt.Write)) != 0
+        && !(format.Stage == 2 && (prot & SmmuProt.Global) != 0);
+
     /// <summary>For <see cref="Map(in TableFormat, ulong, ulong, ulong, ulong, ulong, SmmuProt, int)"/>: each piece as large as alignment and size allow.</summary>
     public const int LargestLeaves = -1;
 
@@ -50,15 +55,15 @@ internal sealed class PageTableMapper
     /// </summary>
     public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot, int leafLevel)
     {
-        if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift)
-            || (prot & ~SmmuProt.All) != 0 || (prot & (SmmuProt.Read | SmmuProt.Write)) == 0
-            || (format.Stage == 2 && (prot & SmmuProt.Global) != 0))
+        if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift) || !ProtFits(format, prot))
             return SmmuError.Invalid;
         iova -= inputBase;   // below the base wraps above 2^64 − 2^48: out of range like anything past 2^ias
         if (iova >= format.InputLimit || size > format.InputLimit - iova || pa >= format.OutputLimit || size > format.OutputLimit - pa)
             return SmmuError.Range;
 
         ulong attributes = format.Stage == 2 ? Stage2Pte.AttributesFor(prot) : Pte.AttributesFor(prot);
+        if (leafLevel == LargestLeaves && size == format.GranuleSize)
+            leafLevel = Geometry.LastLevel;   // one page: the only leaf that fits
         _createdCount = 0;
         ulong va = iova, end = iova + size;
         while (va < end)
@@ -103,13 +108,25 @@ internal sealed class PageTableMapper
         if (iova >= format.InputLimit || size > format.InputLimit - iova)
             return SmmuError.Range;
 
+        _removedGlobal = false;
+        _deferFrees = deferFrees;
+        _deferred = default;
+        if (size == format.GranuleSize && UnmapOnePage(format, root, iova, out bool pageMapped))
+        {
+            // The common driver call (dma_unmap_page): one page, no block to split.
+            removedGlobal = _removedGlobal;
+            emptiedTables = _deferred;
+            _deferred = default;
+            return pageMapped ? (long)size : 0;
+        }
+
         ulong end = iova + size, ignored = 0, unmapped = 0;
         int splitsNeeded = -1;   // not counted: the pool has tables for the most any unmap can split
         // Only a block that the range covers in part needs a split, and only at the range's two ends: at most
         // one table per block level per end. With that many free, nothing can fail; otherwise count first.
         int splitTableOrder = format.TableOrder(format.StartLevel + 1);
         int mostSplits = 2 * (Geometry.LastLevel - Math.Max(format.FirstBlockLevel, format.StartLevel));
-        if (_pool.FreeBlocksOf(splitTableOrder) < mostSplits)
+        if (!_pool.HasFreeBlocks(splitTableOrder, mostSplits))
         {
             splitsNeeded = 0;
             if (EndNeedsSplit(format, root, iova, iova, end, out ulong firstLeafEnd)
@@ -120,15 +137,57 @@ internal sealed class PageTableMapper
                     return SmmuError.NoMemory;
             }
         }
-        _removedGlobal = false;
-        _deferFrees = deferFrees;
-        _deferred = default;
         int splits = UnmapLevel(format, root, format.StartLevel, iova, end, commit: true, insideSplitBlock: false, ref unmapped);
         Debug.Assert(splitsNeeded < 0 ? splits <= mostSplits : splits == splitsNeeded);
         removedGlobal = _removedGlobal;
         emptiedTables = _deferred;
         _deferred = default;
         return (long)unmapped;
+    }
+
+    /// <summary>
+    /// Unmaps the one granule-sized page at <paramref name="va"/> (an offset in the tree) when no block covers it:
+    /// one descent, the leaf cleared, the tables it emptied freed (or deferred) bottom-up, as
+    /// <see cref="UnmapLevel"/> would. False, with nothing changed, when a block covers the page (it must be
+    /// split: the general path). <paramref name="mapped"/> says a page was there.
+    /// </summary>
+    private bool UnmapOnePage(in TableFormat format, ulong root, ulong va, out bool mapped)
+    {
+        Span<ulong> parents = stackalloc ulong[Geometry.LastLevel + 1];
+        Span<int> indexes = stackalloc int[Geometry.LastLevel + 1];
+        mapped = false;
+        ulong table = root;
+        int level = format.StartLevel;
+        for (; ; level++)
+        {
+            int index = format.IndexOf(va, level);
+            ulong pte = _pool.Descriptor(table, index);
+            if (!Pte.IsValid(pte))
+                return true;   // a hole: nothing to unmap
+            if (Pte.IsTable(pte, level))
+            {
+                parents[level] = table;
+                indexes[level] = index;
+                table = Pte.TableAddress(pte, format.PageShift);
+                continue;
+            }
+            if (level != Geometry.LastLevel)
+                return false;  // a block larger than the page
+            _removedGlobal |= format.Stage == 1 && Pte.IsGlobal(pte);
+            Clear(table, index);
+            break;
+        }
+        mapped = true;
+        for (level--; level >= format.StartLevel && _pool.ValidCount(table) == 0; level--)
+        {
+            Clear(parents[level], indexes[level]);
+            if (_deferFrees)
+                _pool.Defer(ref _deferred, table);
+            else
+                _pool.Free(table);
+            table = parents[level];
+        }
+        return true;
     }
 
     /// <summary>
@@ -162,9 +221,9 @@ internal sealed class PageTableMapper
             }
             if (Pte.IsValid(slot))
                 return SmmuError.Exists;   // a block already covers va
-            if (!_pool.TryAllocate(format.TableOrder(level + 1), level + 1, out ulong next))
+            if (!_pool.TryAllocate(format.TableOrder(level + 1), level + 1, out ulong next, out bool recentlyFreed))
                 return SmmuError.NoMemory;
-            LogCreated(table, index, next);
+            LogCreated(table, index, next, recentlyFreed);
             slot = Pte.Table(next);
             _pool.ValidCount(table)++;
             table = next;
@@ -186,11 +245,11 @@ internal sealed class PageTableMapper
         }
     }
 
-    private void LogCreated(ulong parent, int index, ulong table)
+    private void LogCreated(ulong parent, int index, ulong table, bool recentlyFreed)
     {
         if (_createdCount == _created.Length)
             Array.Resize(ref _created, _created.Length * 2);
-        _created[_createdCount++] = new CreatedTable(parent, index, table);
+        _created[_createdCount++] = new CreatedTable(parent, index, table, recentlyFreed);
     }
 
     /// <summary>
@@ -204,7 +263,7 @@ internal sealed class PageTableMapper
         {
             CreatedTable created = _created[i];
             Clear(created.Parent, created.Index);
-            _pool.Free(created.Table);
+            _pool.Return(created.Table, created.RecentlyFreed);
         }
         _createdCount = 0;
     }

@@ -38,10 +38,11 @@ internal unsafe struct FastPathView
     public const int Size = 128;
 
     /// <summary>
-    /// <see cref="Handle"/> of a view without an instance: no <c>smmu_t</c> has it (its kind bits, 3, are no
-    /// handle's), so the inline path's one compare rejects every call there, 0 included.
+    /// <see cref="Handle"/> of the view of slot <paramref name="slot"/> while it has no instance: a value whose
+    /// low bits name another slot, so no <c>smmu_t</c> that selects this view — real, stale or forged (0 and
+    /// 0xffffffff included) — can equal it, and the inline path's one compare sends every such call to the library.
     /// </summary>
-    public const uint NoInstance = uint.MaxValue;
+    public static uint NoInstance(int slot) => (uint)slot ^ 1;
 }
 
 /// <summary>

@@ -5,7 +5,7 @@ namespace Smmu.Core.Translation;
 /// The process-wide table of <see cref="FastPathView"/>s, one per instance slot (the low bits of an
 /// <c>smmu_t</c>), which <c>smmu_fast_views()</c> hands to C. It is allocated once and never freed: a C caller
 /// caches its address for the life of the process, and a view of a destroyed instance must stay readable
-/// (its <see cref="FastPathView.Handle"/> is <see cref="FastPathView.NoInstance"/>, which sends C to the library: EBADF). A slot's view is
+/// (its <see cref="FastPathView.Handle"/> becomes <see cref="FastPathView.NoInstance"/>, which sends C to the library: EBADF). A slot's view is
 /// written only by the thread that uses its instance (the ABI's threading rule).
 /// </summary>
 internal static unsafe class FastPathViews
@@ -24,7 +24,7 @@ internal static unsafe class FastPathViews
         var table = (FastPathView*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(table, bytes);
         for (int slot = 0; slot < 1 << HandleCodec.InstanceSlotBits; slot++)
-            table[slot].Handle = FastPathView.NoInstance;
+            table[slot].Handle = FastPathView.NoInstance(slot);
         return table;
     }
 }

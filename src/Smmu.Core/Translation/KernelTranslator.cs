@@ -48,38 +48,49 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         ref ulong destination = ref MemoryMarshal.GetReference(pas);
         int count = iovas.Length;
         AccessRights need = AccessRightsExtensions.Required(access);
-        int slow = 0, walks = 0, reads = 0, i = 0;
+        int i = 0;
         while (true)
         {
             ref ContextBank cb = ref Banks[bank];
-            int runWalks = 0;
-            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Tlb, need, cb.Walk, ref runWalks, ref reads, out int entry);
-            walks += runWalks;
-            if (cb.Regime != TranslationRegime.Stage1)
-                Stats.Stage2Walks += (ulong)runWalks;
-            if (i == count)
+            int start = i, walks = 0, reads = 0;
+            i = Tlb.TranslateRun<TKernel>(ref source, ref destination, i, count, cb.Tlb, need, cb.Walk, ref walks, ref reads, out int entry);
+            // The run's counts go in before the slow path runs a handler: it sees every translation so far, as
+            // single translations would show them (hits + misses = translations), the one it faults on included.
+            bool more = i < count;
+            CountRun(i - start, walks, reads, cb.Regime, more);
+            if (!more)
                 break;
-            slow++;
-            rc = TranslateSlow(streamId, Unsafe.Add(ref source, i), access, entry, out Unsafe.Add(ref destination, i));
+            rc = TranslateSlow(streamId, Unsafe.Add(ref source, i), access, entry, out ulong pa);
             if (rc != SmmuError.Ok)
                 break;
+            Unsafe.Add(ref destination, i) = pa;   // only a translation's own result: a failed one leaves its slot alone
             i++;
             // A handler (a fault handler that asked for a retry, the sanitizer's) may have switched domains, or detached the stream.
             bank = Streams.ContextBankOf(streamId);
             if (bank < 0)
             {
-                rc = i == count ? SmmuError.Ok : SmmuError.NoDevice;
+                rc = i == count ? SmmuError.Ok : SmmuError.NoDevice;   // the next one is not attempted
                 break;
             }
         }
-        int processed = rc == SmmuError.Ok || rc == SmmuError.NoDevice ? i : i + 1;
-        Stats.Translations += (ulong)processed;
-        Stats.TlbHits += (ulong)(processed - slow - walks);
+        done = i;
+        return rc;
+    }
+
+    /// <summary>
+    /// Counts a run of a batch: <paramref name="translated"/> translations, of which <paramref name="walks"/> missed
+    /// and were filled in the run and the rest hit; and, with <paramref name="andTheNext"/>, the translation the
+    /// slow path takes next (its lookup and walk are the slow path's to count, as for a single translation).
+    /// </summary>
+    private void CountRun(int translated, int walks, int reads, TranslationRegime regime, bool andTheNext)
+    {
+        Stats.Translations += (ulong)(translated + (andTheNext ? 1 : 0));
+        Stats.TlbHits += (ulong)(translated - walks);
         Stats.TlbMisses += (ulong)walks;
         Stats.Walks += (ulong)walks;
         Stats.DescriptorReads += (ulong)reads;
-        done = i;
-        return rc;
+        if (regime != TranslationRegime.Stage1)
+            Stats.Stage2Walks += (ulong)walks;
     }
 
     public override int Invalidate(in Invalidation operation)

@@ -81,7 +81,7 @@ internal abstract unsafe class Translator
     {
         if (_view != null)
         {
-            _view->Handle = FastPathView.NoInstance;
+            _view->Handle = FastPathView.NoInstance((int)(_view - FastPathViews.Table));
             _view = null;
         }
         Tlb.Dispose();

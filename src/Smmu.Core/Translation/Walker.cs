@@ -36,9 +36,66 @@ internal static class Walker
                 leaf = default;
                 return FaultType.Translation;   // a level-0 translation fault: in neither half, or the half is disabled
             }
-            return WalkTree(context.Pool, context.Stage1, root, input, out leaf, out info.Level, ref info.DescriptorReads);
+            return context.Stage1.PageShift == Geometry.Granule4K
+                ? WalkTree4K(context.Pool, context.Stage1, root, input, out leaf, out info.Level, out info.DescriptorReads)
+                : WalkTree(context.Pool, context.Stage1, root, input, out leaf, out info.Level, ref info.DescriptorReads);
         }
         return WalkSlowRegime(context, input, out leaf, out info);
+    }
+
+    /// <summary>
+    /// <see cref="WalkTree"/> for a stage-1 tree of the 4 KiB granule, the common case, with its geometry as
+    /// constants (9 bits a level, the last three levels' shifts 30, 21, 12): the walk is a chain of dependent
+    /// descriptor loads, and every instruction between one load and the next is on that chain. The same
+    /// rules, in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static FaultType WalkTree4K(PagePool pool, in TableFormat format, ulong root, ulong input, out WalkLeaf leaf, out int level,
+                                        out int reads)
+    {
+        const int LevelBits = 9;
+        const ulong TableMask = Pte.AddressMask & ~Geometry.FrameOffsetMask;
+        leaf = default;
+        ulong outputLimit = format.OutputLimit;
+        int start = format.StartLevel, current = start;
+        ulong indexMask = (1UL << format.RootIndexBits) - 1;
+        FaultType fault = FaultType.None;
+        for (ulong table = root; ; current++)
+        {
+            int shift = Geometry.Granule4K + LevelBits * (Geometry.LastLevel - current);
+            ulong descriptorPa = table + ((input >> shift) & indexMask) * Geometry.DescriptorSize;
+            indexMask = (1UL << LevelBits) - 1;
+            if (!pool.Contains(descriptorPa))
+            {
+                fault = FaultType.External;
+                reads = current - start;
+                level = current;
+                return fault;
+            }
+            ulong pte = pool.Word(descriptorPa);
+            if (current < Geometry.LastLevel && (pte & Pte.TypeMask) == Pte.TypeTable)
+            {
+                table = pte & TableMask;
+                if (table < outputLimit)
+                    continue;
+                fault = FaultType.AddressSize;
+                break;
+            }
+            if (!Pte.IsLeaf(pte, current, firstBlockLevel: 1))
+            {
+                fault = FaultType.Translation;   // invalid, or reserved: a block at level 0, 0b01 at level 3
+                break;
+            }
+            leaf = new WalkLeaf(Pte.OutputAddress(pte, shift), current, shift, Pte.Rights(pte), Pte.IsGlobal(pte));
+            if ((pte & Pte.AddressMask) >= outputLimit)
+                fault = FaultType.AddressSize;
+            else if ((pte & Pte.AccessFlag) == 0)
+                fault = FaultType.AccessFlag;
+            break;
+        }
+        reads = current - start + 1;
+        level = current;
+        return fault;
     }
 
     /// <summary>The stage-1 root for <paramref name="va"/>: TTBR0 for the lower half, TTBR1 for the upper; false for neither or a disabled half.</summary>
