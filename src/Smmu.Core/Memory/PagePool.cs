@@ -11,9 +11,12 @@ namespace Smmu.Core.Memory;
 /// buddy allocator — 4 KiB tables take one frame, 16 KiB four, 64 KiB sixteen, a concatenated
 /// stage-2 root up to 16 granules. Blocks are aligned in physical address, as the architecture needs
 /// tables to be; a pool whose base is only 4 KiB aligned is carved into the largest aligned blocks it
-/// holds. Free lists are LIFO (a fresh pool hands out the lowest address first) and doubly linked, so
-/// that a caller that frees what it allocated, last first, restores every list exactly — the undo log
-/// of a failed map relies on it. Free memory is always all-zero (the pool starts zeroed, a table is
+/// holds. Free lists are LIFO (a fresh pool hands out the lowest address first) and doubly linked. A
+/// freed single frame is held back on a short LIFO list of recently freed frames and merged with its
+/// buddies only when a larger block is wanted (or the list is full): a map that takes a 4 KiB table and
+/// the unmap that frees it would otherwise split and re-merge a 1 MiB block every time. A caller that
+/// gives back what it allocated, last first, through <see cref="Return"/>, restores every list exactly —
+/// the undo log of a failed map relies on it. Free memory is always all-zero (the pool starts zeroed, a table is
 /// freed either empty or through <see cref="ZeroAndFree"/>), so taking a block costs no clearing.
 /// Per frame it keeps the table's level (or <see cref="FreeFrame"/>) for every frame a table covers, and
 /// per table its count of valid descriptors, so that an emptied table can go back.
