@@ -379,7 +379,10 @@ typedef struct smmu_fast_view {
     const uint64_t *outputs;    /* the page's or block's output address */
     const uint8_t *info;        /* [7:6] leaf level, [5:0] rights: priv R W X, unpriv R W X */
     uint64_t hits;              /* translations served inline: the only field callers write */
-    uint64_t reserved[6];
+    uint32_t one_probe_class;   /* the size class a lookup needs probe alone (the only class cached, 8-way
+                                   sets, no entry without an ASID), or 0xff: probe as described above */
+    uint32_t reserved0;
+    uint64_t reserved[5];
 } smmu_fast_view;               /* 128 bytes */
 
 /* The table of SMMU_FAST_VIEW_SLOTS views (NULL if the library could not make it). */
@@ -405,6 +408,8 @@ smmu_fast_view *smmu_fast_views(void);
 
 /* The per-translation-unit cache of smmu_fast_views(): every caller stores the same value. */
 static smmu_fast_view *smmu_inl_view_table __attribute__((unused));
+/* Served when there is no table: no stream is below its num_stream_ids (0), so it serves nothing. */
+static smmu_fast_view smmu_inl_no_view __attribute__((unused));
 
 static inline smmu_fast_view *smmu_inl_view(smmu_t smmu)
 {
@@ -412,7 +417,7 @@ static inline smmu_fast_view *smmu_inl_view(smmu_t smmu)
     if (__builtin_expect(table == NULL, 0)) {
         table = smmu_fast_views();
         if (table == NULL)
-            return NULL;
+            return &smmu_inl_no_view;
         __atomic_store_n(&smmu_inl_view_table, table, __ATOMIC_RELAXED);
     }
     return table + (smmu & (SMMU_FAST_VIEW_SLOTS - 1u));
@@ -556,15 +561,11 @@ SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const u
 SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_stream *b, uint32_t need,
                                     const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
-    uint32_t classes = v->size_classes;
     size_t i = 0;
-    if (v->ways_log2 == 3 && classes != 0 && (classes & (classes - 1u)) == 0) {
-        i = smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
-                          (unsigned)__builtin_ctz(classes), need, iovas, out_pas, count);
-        if (b->asid == 0xffffu || (v->no_asid_classes & classes) == 0)
-            return i;   /* the general lookup would probe the same set again: a miss, or no rights, for the library */
-    }
-    if (i < count) {
+    if (v->one_probe_class < 8u)   /* the general lookup would probe that set alone too */
+        return smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
+                             v->one_probe_class, need, iovas, out_pas, count);
+    {
         smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
         while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))
             i++;
@@ -585,7 +586,7 @@ static inline uint32_t smmu_inl_need(uint32_t access)
 static inline const smmu_fast_stream *smmu_inl_stream(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
 {
     const smmu_fast_stream *s;
-    if (v == NULL || v->handle != smmu || stream_id >= v->num_stream_ids)
+    if (v->handle != smmu || stream_id >= v->num_stream_ids)
         return NULL;
     s = &v->streams[stream_id];
     return s->bank < 0 ? NULL : s;

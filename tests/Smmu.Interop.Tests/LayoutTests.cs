@@ -137,6 +137,7 @@ public class LayoutTests
     [InlineData(nameof(FastPathView.Outputs), 56)]
     [InlineData(nameof(FastPathView.Info), 64)]
     [InlineData(nameof(FastPathView.Hits), 72)]
+    [InlineData(nameof(FastPathView.OneProbeClass), 80)]
     public void FastViewOffsetsMatchTheHeader(string field, int offset) => Assert.Equal(offset, (int)Marshal.OffsetOf<FastPathView>(field));
 
     [Fact]

@@ -130,6 +130,7 @@ SA(offsetof(smmu_fast_view, asids) == 48);
 SA(offsetof(smmu_fast_view, outputs) == 56);
 SA(offsetof(smmu_fast_view, info) == 64);
 SA(offsetof(smmu_fast_view, hits) == 72);
+SA(offsetof(smmu_fast_view, one_probe_class) == 80);
 SA(sizeof(smmu_fast_stream) == 24);
 SA(offsetof(smmu_fast_stream, bank) == 0);
 SA(offsetof(smmu_fast_stream, asid) == 4);

@@ -32,7 +32,13 @@ internal unsafe struct FastPathView
     public byte* Info;
     /// <summary>Translations the inline path served (each a TLB hit); written by C only.</summary>
     public ulong Hits;
-    private fixed ulong _reserved[6];
+    /// <summary>The size class a lookup needs probe alone (the only class cached, 8-way sets, no entry without an ASID), or <see cref="NoOneProbeClass"/>.</summary>
+    public uint OneProbeClass;
+    private uint _reserved0;
+    private fixed ulong _reserved[5];
+
+    /// <summary><see cref="OneProbeClass"/> when a lookup may need more than one probe.</summary>
+    public const uint NoOneProbeClass = 0xFF;
 
     /// <summary>sizeof(smmu_fast_view).</summary>
     public const int Size = 128;

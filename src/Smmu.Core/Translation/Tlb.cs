@@ -115,6 +115,9 @@ internal sealed unsafe partial class Tlb : IDisposable
             return;
         _view->SizeClasses = _sizeClasses;
         _view->NoAsidClasses = _noAsidClasses;
+        _view->OneProbeClass = Ways == TlbLayout.GroupWays && BitOperations.IsPow2(_sizeClasses) && (_noAsidClasses & _sizeClasses) == 0
+            ? (uint)BitOperations.TrailingZeroCount(_sizeClasses)
+            : FastPathView.NoOneProbeClass;
     }
 
     /// <summary>Frees the columns; the TLB must not be used afterwards (its owner checks that).</summary>
