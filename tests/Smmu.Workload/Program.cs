@@ -130,7 +130,9 @@ internal static class Workload
         SmmuStats s = smmu.Stats;
         Console.WriteLine($"STATS instance={smmu.Id} translations={s.Translations} tlb_hits={s.TlbHits} tlb_misses={s.TlbMisses} "
             + $"walks={s.Walks} faults={s.Faults} switches={s.Switches} tlb_invalidations={s.TlbInvalidations} "
-            + $"tlb_entries_invalidated={s.TlbEntriesInvalidated} pt_pages_in_use={s.PtPagesInUse} pt_pages_free={s.PtPagesFree}");
+            + $"tlb_entries_invalidated={s.TlbEntriesInvalidated} pt_pages_in_use={s.PtPagesInUse} pt_pages_free={s.PtPagesFree} "
+            + $"stage2_walks={s.Stage2Walks} descriptor_reads={s.DescriptorReads} vmid_invalidations={s.VmidInvalidations} "
+            + $"stale_translations={s.StaleTranslations} missed_syncs={s.MissedSyncs} needless_invalidations={s.NeedlessInvalidations}");
     }
 
     private static void Must(long rc, string what)
