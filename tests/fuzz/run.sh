@@ -66,8 +66,8 @@ if ! "$cc" -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 \
     echo "$passed passed, $failed failed"; exit 1
 fi
 
-# The sanitizers' runtime options: abort on the first UB report; the one leak suppression is the
-# .NET runtime's start-up allocation (see tests/native/lsan.supp).
+# The sanitizers' runtime options: abort on the first UB report; the leak suppressions are the
+# .NET runtime's own allocations held from the GC heap (see tests/native/lsan.supp).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_stack_use_after_return=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$repo/tests/native/lsan.supp}

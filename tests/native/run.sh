@@ -6,9 +6,9 @@
 #   tests/native/run.sh LIBDIR --sanitize build every test driver with -fsanitize=address,undefined
 #                                         -fno-omit-frame-pointer (gcc; the library itself is not
 #                                         instrumented) and run them: any AddressSanitizer,
-#                                         LeakSanitizer or UBSan report fails the driver. The one
-#                                         suppression, the .NET runtime's one-time start-up allocation,
-#                                         is tests/native/lsan.supp (it says why).
+#                                         LeakSanitizer or UBSan report fails the driver. The two
+#                                         suppressions, the .NET runtime's allocations held from the GC heap,
+#                                         are in tests/native/lsan.supp (it says why).
 #
 # LIBDIR holds libsmmu.so (dotnet publish src/Smmu.Interop -c Release -o LIBDIR). Binaries go to
 # tests/native/build/ (gitignored). Besides the drivers' own checks, three checks of this script:
