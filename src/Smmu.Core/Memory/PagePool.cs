@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Memory;
@@ -322,6 +323,23 @@ internal sealed unsafe class PagePool : IDisposable
     {
         Debug.Assert(Contains(pa) && (pa & 7) == 0);
         return ref *(ulong*)(_host + (pa - Base));
+    }
+
+    /// <summary>The 8 bytes <paramref name="offset"/> bytes into the pool (8-byte aligned, at most <see cref="Bytes"/> − 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong WordAtOffset(ulong offset)
+    {
+        Debug.Assert(offset <= Bytes - Geometry.DescriptorSize && (offset & 7) == 0);
+        return *(ulong*)(_host + offset);
+    }
+
+    /// <summary>Asks the host CPU to start loading the line at pool offset <paramref name="offset"/> (at most <see cref="Bytes"/> − 8); a hint only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(ulong offset)
+    {
+        Debug.Assert(offset <= Bytes - Geometry.DescriptorSize);
+        if (Sse.IsSupported)
+            Sse.Prefetch0(_host + offset);
     }
 
     /// <summary>Valid descriptors in the table at <paramref name="tablePa"/>.</summary>

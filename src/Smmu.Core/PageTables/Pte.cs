@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Smmu.Core.Translation;
 
 namespace Smmu.Core.PageTables;
@@ -110,22 +111,17 @@ internal static class Pte
 
     /// <summary>
     /// What a stage-1 leaf grants (VMSAv8-64): AP[2:1] for data, UXN/PXN for instruction fetches, and
-    /// the architectural rule that memory writable unprivileged is never privileged-executable.
+    /// the architectural rule that memory writable unprivileged is never privileged-executable. A table
+    /// lookup on those four bits: it is on every TLB fill.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static AccessRights Rights(ulong pte)
     {
-        bool readOnly = (pte & ApReadOnly) != 0;
-        bool user = (pte & ApUnprivileged) != 0;
-        var rights = AccessRights.PrivRead;
-        if (!readOnly)
-            rights |= AccessRights.PrivWrite;
-        if ((pte & Pxn) == 0 && !(user && !readOnly))
-            rights |= AccessRights.PrivExec;
-        if (user)
-            rights |= readOnly ? AccessRights.UserRead : AccessRights.UserRead | AccessRights.UserWrite;
-        if ((pte & Uxn) == 0)
-            rights |= AccessRights.UserExec;
-        return rights;
+        // Index: AP[1] (unprivileged), AP[2] (read-only), PXN, UXN. Each byte written out from the rule:
+        // PrivRead always; PrivWrite unless read-only; PrivExec unless PXN or writable unprivileged;
+        // UserRead (and UserWrite unless read-only) with AP[1]; UserExec unless UXN.
+        ReadOnlySpan<byte> rightsByBits = [39, 59, 37, 45, 35, 59, 33, 41, 7, 27, 5, 13, 3, 27, 1, 9];
+        int index = (int)((pte >> 6) & 0b11 | (pte >> (53 - 2)) & 0b1100);
+        return (AccessRights)Unsafe.Add(ref MemoryMarshal.GetReference(rightsByBits), index);
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Smmu.Core.Translation;
 
@@ -20,16 +21,27 @@ internal sealed unsafe partial class Tlb
         int set = SetOf(input >> leaf.Shift, noAsid ? 0 : context.Salt);
         nint setBase = (nint)set << _waysLog2;
         int way = -1;
-        for (nint group = 0; group < Ways && way < 0; group += TlbLayout.GroupWays)
+        if (Ways == TlbLayout.GroupWays)
         {
-            uint empty = TKernel.MatchAsidGroup(_asids + setBase + group, TlbLayout.InvalidAsid) & _groupMask;
+            uint empty = TKernel.MatchAsidGroup(_asids + setBase, TlbLayout.InvalidAsid);   // the default geometry: one group, one compare
             if (empty != 0)
-                way = (int)group + BitOperations.TrailingZeroCount(empty);
+                way = BitOperations.TrailingZeroCount(empty);
+        }
+        else
+        {
+            for (nint group = 0; group < Ways && way < 0; group += TlbLayout.GroupWays)
+            {
+                uint empty = TKernel.MatchAsidGroup(_asids + setBase + group, TlbLayout.InvalidAsid) & _groupMask;
+                if (empty != 0)
+                    way = (int)group + BitOperations.TrailingZeroCount(empty);
+            }
         }
         if (way < 0)
         {
-            way = _nextVictim[set];
-            _nextVictim[set] = (ushort)((way + 1) & (Ways - 1));
+            // set is masked by _setMask: always inside the Sets-long array.
+            ref ushort victim = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_nextVictim), set);
+            way = victim;
+            victim = (ushort)((way + 1) & (Ways - 1));
         }
         nint entry = setBase + way;
         ForgetWatch(entry);

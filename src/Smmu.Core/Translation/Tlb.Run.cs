@@ -41,6 +41,17 @@ internal sealed unsafe partial class Tlb
                 i++;
                 continue;
             }
+            if (walk.IsStage1Granule4K)
+            {
+                i = RunMissesStage1Granule4K<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
+                                                      out bool faulted);
+                if (faulted)
+                {
+                    entry = -1;  // a fault: the caller walks again and raises it
+                    return i;
+                }
+                continue;
+            }
             found = FillFromWalk<TKernel>(input, context, need, walk, ref descriptorReads);
             if (found < 0)
             {
@@ -66,6 +77,9 @@ internal sealed unsafe partial class Tlb
         where TKernel : struct, ITlbKernel
     {
         uint classes = _sizeClasses;
+        if (BitOperations.IsPow2(classes) && Ways == TlbLayout.GroupWays)
+            return RunHitsOneClassOneGroup<TKernel>(ref inputs, ref outputs, start, count, context, need, BitOperations.TrailingZeroCount(classes),
+                                                    out found);
         return BitOperations.IsPow2(classes)
             ? RunHitsOneClass<TKernel>(ref inputs, ref outputs, start, count, context.Asid, context.Salt, context.TagBase, need,
                                        BitOperations.TrailingZeroCount(classes), out found)
@@ -73,7 +87,50 @@ internal sealed unsafe partial class Tlb
                                        out found);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// <see cref="RunHitsOneClass"/> for the default geometry, a set of exactly one group of ways (8): one compare
+    /// a probe, no way loop, and the tag and set arithmetic reduced to loop invariants, so the loop's state fits
+    /// the registers (the general loop's does not, and spills on every translation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunHitsOneClassOneGroup<TKernel>(ref ulong inputs, ref ulong outputs, int start, int count, in TlbContext context,
+                                                 AccessRights need, int sizeClass, out int found)
+        where TKernel : struct, ITlbKernel
+    {
+        const int WaysLog2 = 3;   // TlbLayout.GroupWays
+        ulong* tags = _tags;
+        ushort* asids = _asids;
+        ulong* entryOutputs = _outputs;
+        byte* info = _info;
+        ulong setMask = _setMask;
+        ushort asid = context.Asid;
+        ulong salt = context.Salt;
+        int shift = TlbLayout.SizeClassShift(sizeClass);
+        ulong offsetMask = (1UL << shift) - 1;
+        ulong tagXor = context.TagBase | (uint)sizeClass;   // TagOf: (aligned input ^ tag base) | class, the tag base has no low bits
+        uint required = (uint)need;
+        int entry = -1;
+        int i = start;
+        for (; i < count; i++)
+        {
+            ulong input = Unsafe.Add(ref inputs, i);
+            nint set = (nint)(((input >> shift) ^ salt) & setMask) << WaysLog2;
+            uint match = TKernel.MatchGroup(tags + set, asids + set, (input & ~offsetMask) ^ tagXor, asid);
+            if (match == 0)
+            {
+                entry = -1;
+                break;
+            }
+            entry = (int)set + BitOperations.TrailingZeroCount(match);
+            if ((required & ~(uint)info[entry]) != 0)
+                break;
+            Unsafe.Add(ref outputs, i) = entryOutputs[entry] | (input & offsetMask);
+        }
+        found = entry;
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunHitsOneClass<TKernel>(ref ulong inputs, ref ulong outputs, int start, int count, ushort asid, ulong salt, ulong tagBase,
                                          AccessRights need, int sizeClass, out int found)
         where TKernel : struct, ITlbKernel
@@ -104,7 +161,7 @@ internal sealed unsafe partial class Tlb
         return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunHitsAnyClass<TKernel>(ref ulong inputs, ref ulong outputs, int start, int count, ushort asid, ulong salt, ulong tagBase,
                                          AccessRights need, uint classes, out int found)
         where TKernel : struct, ITlbKernel
@@ -154,5 +211,66 @@ internal sealed unsafe partial class Tlb
             return -1;   // the slow path walks again (and counts that walk's reads)
         descriptorReads += info.DescriptorReads;
         return Fill<TKernel>(input, context, leaf);
+    }
+
+    /// <summary>
+    /// A streak of misses inside a run, for a stage-1 bank with the 4 KiB granule (the common case): from
+    /// <paramref name="i"/>, an input that missed, walk and fill each input while the next one misses too,
+    /// in one call-free loop. The next input is probed before this one is walked; if it misses, its tables
+    /// are descended and its leaf's line fetched (<see cref="Memory.PagePool.Prefetch"/>) before this walk's last
+    /// load, so consecutive walks' cache misses overlap, and its walk resumes where the descent stopped.
+    /// Returns where it stopped: at <paramref name="count"/>, at an input that hits (the hit loop takes it),
+    /// or, with <paramref name="faulted"/>, at one whose walk faults or denies the access (the slow path walks
+    /// again and raises it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunMissesStage1Granule4K<TKernel>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context, AccessRights need,
+                                                  in WalkContext walk, ref int walks, ref int descriptorReads, out bool faulted)
+        where TKernel : struct, ITlbKernel
+    {
+        int startLevel = walk.Stage1.StartLevel;
+        ulong input = Unsafe.Add(ref inputs, i);
+        bool descended = Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level);
+        while (true)
+        {
+            // The next one stays in this loop only if it certainly misses: with one size class cached and no
+            // entry without an ASID that this context could match, one probe says so.
+            bool nextMisses = false, nextDescended = false;
+            ulong nextInput = 0, nextOffset = 0;
+            int nextLevel = 0;
+            if (i + 1 < count)
+            {
+                uint classes = _sizeClasses;
+                nextInput = Unsafe.Add(ref inputs, i + 1);
+                nextMisses = BitOperations.IsPow2(classes) && (_noAsidClasses == 0 || context.Asid == TlbLayout.NoAsid)
+                             && ProbeClass<TKernel>(nextInput, context.Asid, context.Salt, context.TagBase, BitOperations.TrailingZeroCount(classes)) < 0;
+                if (nextMisses)
+                {
+                    nextDescended = Walker.DescendStage1Granule4K(walk, nextInput, out nextOffset, out nextLevel);
+                    if (nextDescended)
+                        walk.Pool.Prefetch(nextOffset);
+                }
+            }
+            if (!descended || !Walker.LeafAt(walk, offset, level, out WalkLeaf leaf) || (need & ~leaf.Rights) != 0)
+            {
+                faulted = true;
+                return i;
+            }
+            Fill<TKernel>(input, context, leaf);
+            walks++;
+            descriptorReads += level - startLevel + 1;
+            Unsafe.Add(ref outputs, i) = leaf.OutputBase | (input & ((1UL << leaf.Shift) - 1));
+            i++;
+            // The next probe came before this fill: if the next input lies in the leaf just cached, it hits now.
+            if (!nextMisses || ((nextInput ^ input) >> leaf.Shift) == 0)
+            {
+                faulted = false;
+                return i;
+            }
+            input = nextInput;
+            descended = nextDescended;
+            offset = nextOffset;
+            level = nextLevel;
+        }
     }
 }

@@ -37,6 +37,14 @@ internal readonly struct WalkContext
     public readonly TableFormat Stage2;
     /// <summary>VTTBR's table address: the stage-2 root.</summary>
     public readonly ulong Vttbr;
+    /// <summary>Stage 1 alone with the 4 KiB granule: a batch's fill may take <see cref="Walker.DescendStage1Granule4K"/>.</summary>
+    public readonly bool IsStage1Granule4K;
+    /// <summary>
+    /// What <see cref="Walker.DescendStage1Granule4K"/> would otherwise derive on every miss: the pool's base
+    /// and its last descriptor's offset, stage 1's start level's shift (4 KiB granule) and root index mask.
+    /// </summary>
+    public readonly ulong PoolBase, PoolLastWord, Stage1RootIndexMask;
+    public readonly int Stage1StartShift4K;
 
     public WalkContext(PagePool pool, TranslationRegime regime, in TableFormat stage1, ulong ttbr0, bool epd0, ulong ttbr1, bool epd1,
                        in TableFormat stage2, ulong vttbr)
@@ -50,6 +58,11 @@ internal readonly struct WalkContext
         Epd1 = epd1;
         Stage2 = stage2;
         Vttbr = vttbr;
+        IsStage1Granule4K = regime == TranslationRegime.Stage1 && stage1.PageShift == Geometry.Granule4K;
+        PoolBase = pool?.Base ?? 0;
+        PoolLastWord = pool is null ? 0 : pool.Bytes - Geometry.DescriptorSize;
+        Stage1RootIndexMask = (1UL << stage1.RootIndexBits) - 1;
+        Stage1StartShift4K = Geometry.Granule4K + 9 * (Geometry.LastLevel - stage1.StartLevel);
     }
 
     /// <summary>A stage-1 walk of one tree (a domain's own tables: iova_to_phys, tests).</summary>

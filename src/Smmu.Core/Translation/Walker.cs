@@ -98,6 +98,72 @@ internal static class Walker
         return fault;
     }
 
+    /// <summary>
+    /// The first half of a TLB fill's walk of a stage-1 bank with the 4 KiB granule (the batch's miss path):
+    /// the table levels, usually cached, down to the descriptor that ends the walk — the pool offset of the
+    /// level-3 descriptor, not yet read, or of the first one above that is not a table. False for a fault
+    /// on the way (neither TTBR, a disabled half, a table outside the pool or the output size); the caller
+    /// then walks again with <see cref="Walk"/>, which reports it. <see cref="LeafAt"/> is the second half.
+    /// Split in two so the miss path can descend the next input's tables and start its leaf's line on its
+    /// way (<see cref="PagePool.Prefetch"/>) before it finishes this one: consecutive walks' uncached loads
+    /// then overlap. Same rules, same order as <see cref="WalkTree4K"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool DescendStage1Granule4K(in WalkContext context, ulong input, out ulong offset, out int level)
+    {
+        const ulong TableMask = Pte.AddressMask & ~Geometry.FrameOffsetMask;
+        offset = 0;
+        level = context.Stage1.StartLevel;
+        if (!SelectStage1Root(context, input, out ulong table))
+            return false;
+        PagePool pool = context.Pool;
+        ulong poolBase = context.PoolBase, lastWord = context.PoolLastWord;
+        ulong outputLimit = context.Stage1.OutputLimit;
+        int current = level;
+        int shift = context.Stage1StartShift4K;
+        ulong indexMask = context.Stage1RootIndexMask;
+        while (true)
+        {
+            ulong at = table - poolBase + ((input >> shift) & indexMask) * Geometry.DescriptorSize;
+            if (at > lastWord)
+                return false;   // an external abort
+            if (current == Geometry.LastLevel)
+            {
+                offset = at;
+                level = current;
+                return true;
+            }
+            ulong pte = pool.WordAtOffset(at);
+            if ((pte & Pte.TypeMask) != Pte.TypeTable)
+            {
+                offset = at;
+                level = current;
+                return true;
+            }
+            table = pte & TableMask;
+            if (table >= outputLimit)
+                return false;   // an address size fault
+            current++;
+            shift -= 9;
+            indexMask = (1UL << 9) - 1;
+        }
+    }
+
+    /// <summary>
+    /// The second half of <see cref="DescendStage1Granule4K"/>: reads the descriptor at <paramref name="offset"/>
+    /// (level <paramref name="level"/>) and makes it the leaf, or returns false if it is none (invalid, reserved,
+    /// beyond the output size, or without the access flag: faults the caller's slow path reports).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool LeafAt(in WalkContext context, ulong offset, int level, out WalkLeaf leaf)
+    {
+        ulong pte = context.Pool.WordAtOffset(offset);
+        int shift = Geometry.Granule4K + 9 * (Geometry.LastLevel - level);
+        leaf = new WalkLeaf(Pte.OutputAddress(pte, shift), level, shift, Pte.Rights(pte), Pte.IsGlobal(pte));
+        return Pte.IsLeaf(pte, level, firstBlockLevel: 1) && (pte & Pte.AddressMask) < context.Stage1.OutputLimit
+               && (pte & Pte.AccessFlag) != 0;
+    }
+
     /// <summary>The stage-1 root for <paramref name="va"/>: TTBR0 for the lower half, TTBR1 for the upper; false for neither or a disabled half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool SelectStage1Root(in WalkContext context, ulong va, out ulong root)
