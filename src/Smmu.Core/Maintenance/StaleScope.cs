@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smmu.Core.Domains;
 using Smmu.Core.Translation;
 
@@ -21,43 +22,74 @@ namespace Smmu.Core.Maintenance;
 /// </summary>
 internal readonly struct StaleScope
 {
-    private readonly Invalidation _first;
-    private readonly Invalidation _second;
-
-    private StaleScope(int count, Invalidation first, Invalidation second = default)
+    /// <summary>Which of the cases above; the operations are built where they are used.</summary>
+    private enum Case : byte
     {
-        Count = count;
+        Nothing,
+        Stage2,
+        GlobalRemoved,
+        SplitHalf,
+        Asid,
+    }
+
+    // The scope keeps its inputs, not the two Invalidation records: building those field by field and then
+    // copying them whole made every unmap wait on a failed store-to-load forward (the copy's wide load spans
+    // the narrow stores), a measurable share of a map-translate-unmap.
+    private readonly ulong _first, _last;
+    private readonly ushort _asid, _vmid;
+    private readonly Case _case;
+
+    private StaleScope(Case scope, ulong first, ulong last, ushort asid = 0, ushort vmid = 0)
+    {
+        _case = scope;
         _first = first;
-        _second = second;
+        _last = last;
+        _asid = asid;
+        _vmid = vmid;
     }
 
     /// <summary>Operations in the scope (0: nothing can be cached).</summary>
-    public int Count { get; }
+    public int Count => _case switch { Case.Nothing => 0, Case.Stage2 => 2, _ => 1 };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static StaleScope Of(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal)
     {
         if (d.IsStage2)
-        {
-            return d.Vmid == 0
-                ? default
-                : new StaleScope(2, new Invalidation(InvalidationKind.Ipa, first, last, Vmid: d.Vmid),
-                                 new Invalidation(InvalidationKind.Vmid, Vmid: d.Vmid, Stage1Only: true));
-        }
+            return d.Vmid == 0 ? default : new StaleScope(Case.Stage2, first, last, vmid: d.Vmid);
         if (removedGlobal)
-            return new StaleScope(1, new Invalidation(InvalidationKind.VaAllAsids, first, last, AnyVmid: true));
+            return new StaleScope(Case.GlobalRemoved, first, last);
         if (!d.IsAttached)
             return default;
         ushort vmid = banks[d.ContextBank].Vmid;
-        return d.SplitTtbr1
-            ? new StaleScope(1, new Invalidation(InvalidationKind.VaAllAsids, first, last, Vmid: vmid))
-            : new StaleScope(1, new Invalidation(InvalidationKind.Va, first, last, d.Asid, vmid));
+        return new StaleScope(d.SplitTtbr1 ? Case.SplitHalf : Case.Asid, first, last, d.Asid, vmid);
     }
 
     /// <summary>Performs the invalidations; returns the entries they removed.</summary>
-    public int Invalidate(Translator translator) =>
-        (Count > 0 ? translator.Invalidate(_first) : 0) + (Count > 1 ? translator.Invalidate(_second) : 0);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Invalidate(Translator translator) => _case switch
+    {
+        Case.Nothing => 0,
+        Case.Stage2 => translator.Invalidate(IpaRange) + translator.Invalidate(CombinedOfVmid),
+        _ => translator.Invalidate(Operation),
+    };
 
     /// <summary>Marks for the sanitizer the entries the invalidations would remove (<see cref="Translator.Watch"/>).</summary>
-    public int Watch(Translator translator) =>
-        (Count > 0 ? translator.Watch(_first) : 0) + (Count > 1 ? translator.Watch(_second) : 0);
+    public int Watch(Translator translator) => _case switch
+    {
+        Case.Nothing => 0,
+        Case.Stage2 => translator.Watch(IpaRange) + translator.Watch(CombinedOfVmid),
+        _ => translator.Watch(Operation),
+    };
+
+    /// <summary>The one operation of a stage-1 scope.</summary>
+    private Invalidation Operation => _case switch
+    {
+        Case.GlobalRemoved => new Invalidation(InvalidationKind.VaAllAsids, _first, _last, AnyVmid: true),
+        Case.SplitHalf => new Invalidation(InvalidationKind.VaAllAsids, _first, _last, Vmid: _vmid),
+        _ => new Invalidation(InvalidationKind.Va, _first, _last, _asid, _vmid),
+    };
+
+    private Invalidation IpaRange => new(InvalidationKind.Ipa, _first, _last, Vmid: _vmid);
+
+    private Invalidation CombinedOfVmid => new(InvalidationKind.Vmid, Vmid: _vmid, Stage1Only: true);
 }

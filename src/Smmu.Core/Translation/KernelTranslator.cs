@@ -28,11 +28,19 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
             return rc;
         Stats.Translations++;
         AccessRights need = AccessRightsExtensions.Required(access);
-        int entry = Tlb.Lookup<TKernel>(iova, Banks[bank].Tlb);
+        ref ContextBank cb = ref Banks[bank];
+        int entry = Tlb.Lookup<TKernel>(iova, cb.Tlb);
         if (entry >= 0 && (need & ~Tlb.RightsOf(entry)) == 0)
         {
             Stats.TlbHits++;
             pa = Tlb.OutputOf(entry, iova);
+            return SmmuError.Ok;
+        }
+        if (entry < 0 && cb.Walk.IsStage1Granule4K && Tlb.TryWalkAndFillStage1Granule4K<TKernel>(iova, cb.Tlb, need, cb.Walk, out pa, out int reads))
+        {
+            Stats.TlbMisses++;   // counted as TranslateSlow counts a clean miss
+            Stats.Walks++;
+            Stats.DescriptorReads += (ulong)reads;
             return SmmuError.Ok;
         }
         return TranslateSlow(streamId, iova, access, entry, out pa);

@@ -58,6 +58,28 @@ internal sealed unsafe partial class Tlb
         return (int)entry;
     }
 
+    /// <summary>
+    /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>,
+    /// <see cref="Walker.LeafAt"/>) and fill, with none of the general walk's fault bookkeeping; the output address and the
+    /// descriptors read. False when the walk faults or its leaf denies <paramref name="need"/>: the caller's slow path
+    /// walks again, counts and raises it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public bool TryWalkAndFillStage1Granule4K<TKernel>(ulong input, in TlbContext context, AccessRights need, in WalkContext walk,
+                                                       out ulong output, out int reads)
+        where TKernel : struct, ITlbKernel
+    {
+        output = 0;
+        reads = 0;
+        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level) || !Walker.LeafAt(walk, offset, level, out WalkLeaf leaf)
+            || (need & ~leaf.Rights) != 0)
+            return false;
+        Fill<TKernel>(input, context, leaf);
+        reads = level - walk.Stage1.StartLevel + 1;
+        output = leaf.OutputBase | (input & ((1UL << leaf.Shift) - 1));
+        return true;
+    }
+
     /// <summary>The first entry of a size class (or of one without an ASID in it) since the last full invalidation.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddClass(uint bit, bool noAsid)

@@ -43,11 +43,10 @@ internal sealed unsafe partial class Tlb
         int removed = 0;
         ulong mask = anyVmid ? TlbLayout.AnyVmidMask : ulong.MaxValue;
         bool ownAsid = asid != TlbLayout.NoAsid;
-        for (int sizeClass = 0; sizeClass < TlbLayout.SizeClassCount; sizeClass++)
+        for (uint left = _sizeClasses; left != 0; left &= left - 1)   // only the classes cached since the last full invalidation
         {
+            int sizeClass = BitOperations.TrailingZeroCount(left);
             uint bit = 1u << sizeClass;
-            if ((_sizeClasses & bit) == 0)
-                continue;
             int shift = TlbLayout.SizeClassShift(sizeClass);
             ulong firstBlock = first >> shift, lastBlock = last >> shift;
             bool globals = (_noAsidClasses & bit) != 0;
@@ -162,6 +161,11 @@ internal sealed unsafe partial class Tlb
         where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         nint setBase = (nint)set << _waysLog2;
+        if (Ways == TlbLayout.GroupWays)   // the default geometry: the set is one group
+        {
+            return TAction.Apply(this, setBase, TKernel.MatchRangeGroup(_tags + setBase, tag, 0, (uint)kind, mask)
+                                                & TKernel.MatchAsidGroup(_asids + setBase, asid));
+        }
         int removed = 0;
         for (nint group = 0; group < Ways; group += TlbLayout.GroupWays)
         {

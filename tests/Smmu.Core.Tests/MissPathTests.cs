@@ -3,16 +3,16 @@ using static Smmu.Core.Tests.TestSmmu;
 namespace Smmu.Core.Tests;
 
 /// <summary>
-/// The batch's miss path (a stage-1 bank with the 4 KiB granule: a streak of misses walked and filled in one
-/// loop, the next input probed and its tables descended before this one's walk ends) against single
-/// translations, which take the general lookup and walk: over the same random stream, on two instances with the
-/// same mappings, every PA, every fault and every counter must agree. The stream mixes what the streak must
+/// The miss paths of a stage-1 bank with the 4 KiB granule: the batch's (a streak of misses walked and filled in
+/// one loop, the next input probed and its tables descended before this one's walk ends) against single
+/// translations over the same random stream, on two instances with the same mappings — every PA, every fault and
+/// every counter must agree; and both against counts written out by hand. The stream mixes what the streak must
 /// stop at or see through: pages and 2 MiB blocks (a fill that adds a size class), the same page twice in a
 /// row (the fill just made the next one a hit), read-only pages under a write (the walk's leaf denies),
 /// holes (a translation fault), addresses in the disabled upper half (a level-0 fault before any read), and a
 /// working set larger than the TLB (evictions).
 /// </summary>
-public class BatchMissPathTests
+public class MissPathTests
 {
     private const ulong Page = 0x1000, Block = 0x20_0000;
     private const ulong Pages = Iova, Blocks = Iova + 0x4000_0000, ReadOnly = Iova + 0x8000_0000;
@@ -81,6 +81,27 @@ public class BatchMissPathTests
         Assert.Equal(4ul, smmu.Stats.TlbMisses);   // three pages and the block, each walked once
         Assert.Equal(3ul, smmu.Stats.TlbHits);
         Assert.Equal(3ul * 4 + 3, smmu.Stats.DescriptorReads);   // three 4-level walks, and one that ends at level 2
+    }
+
+    [Fact]
+    public void ASingleMissWalksFillsAndCountsOnce()
+    {
+        using SmmuInstance smmu = Create();
+        DomainHandle d = smmu.AttachBase();
+        Ok(smmu.Map(d, Pages, Pa, Page, SmmuProt.Read));
+        Ok(smmu.Map(d, Blocks, Pa + Block, Block, ReadWrite));
+        Assert.Equal(Pa + 0x10, smmu.TranslateOk(Pages + 0x10));
+        Assert.Equal(Pa + 0x20, smmu.TranslateOk(Pages + 0x20));                  // a hit on the entry the miss filled
+        Assert.Equal(Pa + Block + 0x12_3450, smmu.TranslateOk(Blocks + 0x12_3450));
+        Fails(SmmuError.Fault, smmu.Translate(Sid, Pages, SmmuAccess.Write, out _));   // the cached read-only page denies: no walk
+        Fails(SmmuError.Fault, smmu.Translate(Sid, Pages + 7 * Page, SmmuAccess.Read, out _));   // a hole: walked, faults
+        SmmuStats s = smmu.Stats;
+        Assert.Equal(5ul, s.Translations);
+        Assert.Equal(2ul, s.TlbHits);
+        Assert.Equal(3ul, s.TlbMisses);
+        Assert.Equal(3ul, s.Walks);
+        Assert.Equal(4ul + 3 + 4, s.DescriptorReads);   // the page (4 levels), the block (ends at level 2), the hole (level 3 invalid)
+        Assert.Equal(2ul, s.Faults);
     }
 
     private static void MapLayout(SmmuInstance smmu)
