@@ -556,21 +556,28 @@ SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const u
     return i;
 }
 
-/* Serves iovas[0..count) from the view while they hit: the common case's loop, then the general lookup
- * for the one it stopped at (and on, while they hit). Returns how many it translated. */
+/* The general lookup over iovas[0..count) while they hit: any size classes, entries without an ASID,
+ * any number of ways. Out of line: it is the rare case, and inlined it would make every caller of
+ * smmu_translate save registers it does not need. */
+SMMU_INL_VECTOR static __attribute__((noinline, unused)) size_t smmu_inl_serve_any(const smmu_fast_view *v,
+        const smmu_fast_stream *b, uint32_t need, const uint64_t *iovas, uint64_t *out_pas, size_t count)
+{
+    size_t i = 0;
+    smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
+    while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))
+        i++;
+    return i;
+}
+
+/* Serves iovas[0..count) from the view while they hit: the common case's loop, else the general lookup.
+ * Returns how many it translated. */
 SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_stream *b, uint32_t need,
                                     const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
-    size_t i = 0;
-    if (v->one_probe_class < 8u)   /* the general lookup would probe that set alone too */
+    if (__builtin_expect(v->one_probe_class < 8u, 1))   /* the general lookup would probe that set alone too */
         return smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
                              v->one_probe_class, need, iovas, out_pas, count);
-    {
-        smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
-        while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))
-            i++;
-    }
-    return i;
+    return smmu_inl_serve_any(v, b, need, iovas, out_pas, count);
 }
 
 /* The rights an access needs (the info byte's layout); 0 for an invalid access. */
@@ -605,7 +612,9 @@ __attribute__((unused)) static inline int32_t smmu_inl_translate(smmu_t smmu, ui
     return (smmu_translate)(smmu, stream_id, iova, access, out_pa);
 }
 
-__attribute__((unused)) static inline int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
+/* Out of line: a batch's call costs nothing next to its translations, and inlined it would make every
+ * function that also translates one at a time save the registers a batch loop needs. */
+__attribute__((unused, noinline)) static int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
                                                uint64_t *out_pas, size_t count, uint32_t access, size_t *out_done)
 {
     smmu_fast_view *v = smmu_inl_view(smmu);
