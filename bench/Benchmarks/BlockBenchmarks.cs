@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Smmu.Bench.Fixtures;
 using Smmu.Core;
+using Smmu.Core.Translation;
 
 namespace Smmu.Bench.Benchmarks;
 
@@ -37,7 +38,7 @@ public class BlockBenchmarks
             Check.That(pa == BlockPa + (_iovas[i] - Layout.IovaBase), "wrong PA");
         }
         Check.That(_testbed.Misses == misses, "the 512 blocks did not stay in the TLB");
-        Check.That(smmu.TlbForTests.SizeClassesPresent == 0b10, "the TLB holds entries other than 2 MiB blocks");
+        Check.That(smmu.TlbForTests.SizeClassesPresent == 1u << TlbLayout.SizeClassOf(21), "the TLB holds entries other than 2 MiB blocks");
     }
 
     [GlobalCleanup]

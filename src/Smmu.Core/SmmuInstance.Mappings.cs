@@ -59,10 +59,15 @@ public sealed partial class SmmuInstance
         ref Domain d = ref _domains[index];
         if (iova - d.InputBase >= d.Format.InputLimit)
             return SmmuError.Range;   // outside the domain's half (below a TTBR1 half's base wraps to a huge offset)
-        WalkContext walk = d.IsStage2
-            ? WalkContext.Stage2Tree(_pool, d.Format, d.Root)
-            : WalkContext.Stage1Tree(_pool, d.Format, d.Root, d.SplitTtbr1);
-        return _translator.IovaToPhys(walk, iova, out pa);
+        // Each context built where it is used: a conditional expression would build one and copy it whole, and
+        // that copy's wide loads would wait on the narrow stores that built it (a failed store-to-load forward).
+        if (d.IsStage2)
+        {
+            WalkContext stage2 = WalkContext.Stage2Tree(_pool, d.Format, d.Root);
+            return _translator.IovaToPhys(stage2, iova, out pa);
+        }
+        WalkContext stage1 = WalkContext.Stage1Tree(_pool, d.Format, d.Root, d.SplitTtbr1);
+        return _translator.IovaToPhys(stage1, iova, out pa);
     }
 
     /// <summary>

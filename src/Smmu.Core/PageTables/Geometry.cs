@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Smmu.Core.PageTables;
 
 /// <summary>
@@ -35,6 +37,7 @@ internal static class Geometry
 
     public static bool IsFrameAligned(ulong value) => (value & FrameOffsetMask) == 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsAligned(ulong value, int shift) => (value & ((1UL << shift) - 1)) == 0;
 
     public static ulong AlignDown(ulong value, ulong size) => value & ~(size - 1);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Smmu.Core.Memory;
 
 namespace Smmu.Core.PageTables;
@@ -41,6 +42,7 @@ internal sealed class PageTableMapper
         Map(format, root, inputBase, iova, pa, size, prot, LargestLeaves);
 
     /// <summary>True when <paramref name="prot"/> has no unknown bit, READ or WRITE, and no GLOBAL for a stage-2 table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool ProtFits(in TableFormat format, SmmuProt prot) =>
         (prot & ~SmmuProt.All) == 0 && (prot & (SmmuProt.Read | SmmuProt.Write)) != 0
         && !(format.Stage == 2 && (prot & SmmuProt.Global) != 0);

@@ -55,6 +55,7 @@ internal readonly struct TableFormat
     /// <summary>Concatenated root tables (stage 2 only; 1 otherwise).</summary>
     public int ConcatenatedRoots => RootIndexBits > LevelBits ? 1 << (RootIndexBits - LevelBits) : 1;
     /// <summary>log2 of a table's size in pool frames (the root: all its concatenated tables, at least a granule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TableOrder(int level) =>
         PageShift - Geometry.FrameShift + (level == StartLevel && RootIndexBits > LevelBits ? RootIndexBits - LevelBits : 0);
 
@@ -116,6 +117,7 @@ internal readonly struct TableFormat
     public ulong LevelSize(int level) => 1UL << LevelShift(level);
 
     /// <summary>Descriptors in a table at <paramref name="level"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int EntriesAt(int level) => 1 << (level == StartLevel ? RootIndexBits : LevelBits);
 
     /// <summary>The index of <paramref name="va"/> in a table at <paramref name="level"/>; bits above the table's reach are ignored (a TTBR1 half's sign extension included).</summary>

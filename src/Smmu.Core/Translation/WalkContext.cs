@@ -46,6 +46,7 @@ internal readonly struct WalkContext
     public readonly ulong PoolBase, PoolLastWord, Stage1RootIndexMask;
     public readonly int Stage1StartShift4K;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public WalkContext(PagePool pool, TranslationRegime regime, in TableFormat stage1, ulong ttbr0, bool epd0, ulong ttbr1, bool epd1,
                        in TableFormat stage2, ulong vttbr)
     {
@@ -66,10 +67,12 @@ internal readonly struct WalkContext
     }
 
     /// <summary>A stage-1 walk of one tree (a domain's own tables: iova_to_phys, tests).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static WalkContext Stage1Tree(PagePool pool, in TableFormat format, ulong root, bool upperHalf) =>
         new(pool, TranslationRegime.Stage1, format, root, upperHalf, root, !upperHalf, default, 0);
 
     /// <summary>A stage-2 walk of one tree (a stage-2 domain's tables).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static WalkContext Stage2Tree(PagePool pool, in TableFormat format, ulong root) =>
         new(pool, TranslationRegime.Stage2, default, 0, true, 0, true, format, root);
 
