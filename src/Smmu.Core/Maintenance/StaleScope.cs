@@ -69,6 +69,7 @@ internal readonly struct StaleScope
     public int Invalidate(Translator translator) => _case switch
     {
         Case.Nothing => 0,
+        Case.Asid => translator.InvalidateVa(_asid, _vmid, _first, _last),   // the common case, without the record
         Case.Stage2 => translator.Invalidate(IpaRange) + translator.Invalidate(CombinedOfVmid),
         _ => translator.Invalidate(Operation),
     };

@@ -115,6 +115,14 @@ internal sealed class KernelTranslator<TKernel> : Translator where TKernel : str
         return removed;
     }
 
+    public override int InvalidateVa(ushort asid, ushort vmid, ulong first, ulong last)
+    {
+        int removed = Tlb.InvalidateVa<TKernel, EmptyWays>(asid == TlbLayout.InvalidAsid ? TlbLayout.NoAsid : asid, first, last, TagBase(vmid),
+                                                           anyVmid: false);
+        CountInvalidation(removed);
+        return removed;
+    }
+
     public override int Watch(in Invalidation operation) => operation.Kind switch
     {
         InvalidationKind.All or InvalidationKind.Asid => 0,   // never deferred: syncs invalidate ranges

@@ -163,8 +163,11 @@ internal sealed unsafe partial class Tlb
         nint setBase = (nint)set << _waysLog2;
         if (Ways == TlbLayout.GroupWays)   // the default geometry: the set is one group
         {
-            return TAction.Apply(this, setBase, TKernel.MatchRangeGroup(_tags + setBase, tag, 0, (uint)kind, mask)
-                                                & TKernel.MatchAsidGroup(_asids + setBase, asid));
+            // Within one VMID the block's tag, kind bits included, is the whole match: one exact compare.
+            uint ways = mask == ulong.MaxValue && (tag & TlbLayout.KindMask) == (uint)kind
+                ? TKernel.MatchGroup(_tags + setBase, _asids + setBase, tag, asid)
+                : TKernel.MatchRangeGroup(_tags + setBase, tag, 0, (uint)kind, mask) & TKernel.MatchAsidGroup(_asids + setBase, asid);
+            return TAction.Apply(this, setBase, ways);
         }
         int removed = 0;
         for (nint group = 0; group < Ways; group += TlbLayout.GroupWays)

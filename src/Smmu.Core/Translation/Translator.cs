@@ -111,6 +111,13 @@ internal abstract unsafe class Translator
     public abstract int Invalidate(in Invalidation operation);
 
     /// <summary>
+    /// <see cref="Invalidate"/> of a TLBIVA — <paramref name="asid"/>'s entries and the global ones in [first, last],
+    /// within <paramref name="vmid"/> — without the operation record: the invalidation every unmap of an attached
+    /// stage-1 domain does.
+    /// </summary>
+    public abstract int InvalidateVa(ushort asid, ushort vmid, ulong first, ulong last);
+
+    /// <summary>
     /// For the sanitizer: watches the entries <paramref name="operation"/> would remove, now that it is
     /// deferred (see <see cref="Tlb.WatchWay"/>); returns how many it began to watch. Not counted as maintenance.
     /// </summary>
