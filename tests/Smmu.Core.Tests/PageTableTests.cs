@@ -209,6 +209,79 @@ public class PageTableTests
         Assert.Equal(1, Tables.PagesInUse(smmu));
     }
 
+    // ---- the one-page paths (a single granule: one descent each way) ----------------------------
+
+    [Fact]
+    public void OnePageMapThatRunsOutOfTablesGivesBackTheOnesItCreatedInOrder()
+    {
+        // root + L1 + L2 + L3 for the existing page, the other domain's root, one page spare: a page in
+        // another GiB needs an L2 and an L3. The L2 it takes goes back, and the pool hands the same
+        // frames out in the same order afterwards.
+        using var smmu = Create(c => c with { PtPoolBytes = 6 * FourKiB });
+        DomainHandle d = smmu.AttachBase();
+        DomainHandle other = smmu.Alloc();
+        Ok(smmu.Map(d, OneGiB - FourKiB, Pa, FourKiB, Plain));
+        Assert.Equal(1, Tables.PagesFree(smmu));
+        var before = Tables.Snapshot(smmu);
+
+        Fails(SmmuError.NoMemory, smmu.Map(d, OneGiB, Pa, FourKiB, Plain));
+
+        Tables.AssertUnchanged(before, smmu);
+        Fails(SmmuError.NoEntry, smmu.IovaToPhys(d, OneGiB, out _));
+        Ok(smmu.DomainFree(other));
+        Ok(smmu.Map(d, OneGiB, Pa, FourKiB, Plain));
+        AssertTranslates(smmu, d, OneGiB, Pa);
+        Assert.Equal(0, Tables.PagesFree(smmu));
+    }
+
+    [Fact]
+    public void OnePageMapUnderABlockIsExistsAndChangesNothing()
+    {
+        using var smmu = Create();
+        DomainHandle d = smmu.AttachBase();
+        Ok(smmu.Map(d, TwoMiB, Pa, TwoMiB, Plain));
+        var before = Tables.Snapshot(smmu);
+        Fails(SmmuError.Exists, smmu.Map(d, TwoMiB + FourKiB, Pa, FourKiB, Plain));
+        Fails(SmmuError.Exists, smmu.Map(d, 0, Pa, OneGiB, Plain));   // a block over the table that holds it
+        Ok(smmu.Map(d, OneGiB + TwoMiB, Pa, FourKiB, Plain));
+        Fails(SmmuError.Exists, smmu.Map(d, OneGiB + TwoMiB, Pa + FourKiB, FourKiB, Plain));   // the same page again
+        Assert.Equal(1L << 12, smmu.Unmap(d, OneGiB + TwoMiB, FourKiB));
+        Tables.AssertUnchanged(before, smmu);
+    }
+
+    [Theory]
+    [InlineData(1)]   // the L3 alone empties: its L2 holds another table
+    [InlineData(2)]   // L3 and L2 empty: the L1 holds another GiB's table
+    [InlineData(3)]   // L3, L2 and L1 empty: only the root stays
+    public void OnePageUnmapFreesEachTableItEmptiesBottomUpAndNoOther(int emptied)
+    {
+        using var smmu = Create();
+        DomainHandle d = smmu.AttachBase();
+        const ulong page = (1UL << 39) + 5 * OneGiB + 7 * TwoMiB + 3 * FourKiB;   // root slot 1
+        ulong neighbour = emptied switch
+        {
+            1 => page + TwoMiB,                // same L2, another L3
+            2 => page + OneGiB,                // same L1, another L2
+            _ => page - (1UL << 39),           // another root slot: its own L1, L2, L3
+        };
+        Ok(smmu.Map(d, neighbour, Pa, FourKiB, Plain));
+        int inUse = Tables.PagesInUse(smmu);
+        Ok(smmu.Map(d, page, Pa + FourKiB, FourKiB, Plain));
+        Assert.Equal(inUse + emptied, Tables.PagesInUse(smmu));
+
+        Assert.Equal((long)FourKiB, smmu.Unmap(d, page, FourKiB));
+
+        Assert.Equal(inUse, Tables.PagesInUse(smmu));
+        Fails(SmmuError.NoEntry, smmu.IovaToPhys(d, page, out _));
+        AssertTranslates(smmu, d, neighbour, Pa);
+        // The frames went back in the order the general path frees them (deepest first, held back LIFO): mapping the
+        // page again takes the same frames and writes the same words.
+        var after = Tables.Snapshot(smmu);
+        Ok(smmu.Map(d, page, Pa + FourKiB, FourKiB, Plain));
+        Assert.Equal((long)FourKiB, smmu.Unmap(d, page, FourKiB));
+        Tables.AssertUnchanged(after, smmu);
+    }
+
     // ---- unmap ----------------------------------------------------------------------------------
 
     [Fact]

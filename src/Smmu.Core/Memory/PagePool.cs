@@ -104,12 +104,14 @@ internal sealed unsafe class PagePool : IDisposable
     /// <see cref="TryAllocate(int, int, out ulong)"/>; <paramref name="recentlyFreed"/> says the block came off the
     /// recently freed frames, so that <see cref="Return"/> can put it back exactly where it was.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocate(int order, int level, out ulong tablePa, out bool recentlyFreed)
     {
         Debug.Assert(order is >= 0 and <= MaxOrder);
         recentlyFreed = order == 0 && _quickCount > 0;
         if (recentlyFreed)
         {
+            // The common case of a map that needs a 4 KiB table, inlined: the frame freed last.
             int single = _quick[--_quickCount];
             Debug.Assert(IsZero(single, 0), "a free block is all-zero");
             _blockOrder[single] = 0;
@@ -119,6 +121,13 @@ internal sealed unsafe class PagePool : IDisposable
             tablePa = Base + ((ulong)single << Geometry.FrameShift);
             return true;
         }
+        return TryAllocateFromLists(order, level, out tablePa);
+    }
+
+    /// <summary><see cref="TryAllocate(int, int, out ulong, out bool)"/> from the buddy lists (merging the frames held back first if they may complete a block).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocateFromLists(int order, int level, out ulong tablePa)
+    {
         if (!HasBlockOf(order) && _quickCount > 0)
             MergeRecentlyFreed();   // the frames held back may complete a block this size
         int k = order;
@@ -172,14 +181,30 @@ internal sealed unsafe class PagePool : IDisposable
     /// Returns an empty (all-zero) table to the pool. A single frame is held back with the recently freed
     /// ones (merged with its buddies only when a larger block is wanted); anything else merges at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(ulong tablePa)
     {
         int frame = FrameIndex(tablePa);
-        MarkFree(frame);
         if (_blockOrder[frame] == 0 && _quickCount < QuickCapacity)
+        {
+            // The common case of an unmap that empties a 4 KiB table, inlined: held back, not merged.
+            Debug.Assert(_level[frame] != FreeFrame, "double free of a table");
+            Debug.Assert(_validCount[frame] == 0 && IsZero(frame, 0), "only an empty table is freed as it is");
+            _level[frame] = FreeFrame;
+            FreePages++;
             _quick[_quickCount++] = frame;
+        }
         else
-            Merge(frame, _blockOrder[frame]);
+        {
+            FreeAndMerge(frame);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeAndMerge(int frame)
+    {
+        MarkFree(frame);
+        Merge(frame, _blockOrder[frame]);
     }
 
     /// <summary>

@@ -64,9 +64,9 @@ internal sealed class PageTableMapper
             return SmmuError.Range;
 
         ulong attributes = format.Stage == 2 ? Stage2Pte.AttributesFor(prot) : Pte.AttributesFor(prot);
-        if (leafLevel == LargestLeaves && size == format.GranuleSize)
-            leafLevel = Geometry.LastLevel;   // one page: the only leaf that fits
         _createdCount = 0;
+        if (size == format.GranuleSize)
+            return MapOnePage(format, root, iova, pa, attributes);   // one page: the only leaf that fits, whatever leafLevel asked
         ulong va = iova, end = iova + size;
         while (va < end)
         {
@@ -155,21 +155,24 @@ internal sealed class PageTableMapper
     /// </summary>
     private bool UnmapOnePage(in TableFormat format, ulong root, ulong va, out bool mapped)
     {
-        Span<ulong> parents = stackalloc ulong[Geometry.LastLevel + 1];
-        Span<int> indexes = stackalloc int[Geometry.LastLevel + 1];
         mapped = false;
-        ulong table = root;
+        ulong table = root, parent = 0;   // parent and parentIndex: the slot that points at table (below the root)
+        int parentIndex = 0;
         int level = format.StartLevel;
+        int shift = format.LevelShift(level);
+        ulong indexMask = (ulong)format.EntriesAt(level) - 1;
         for (; ; level++)
         {
-            int index = format.IndexOf(va, level);
+            int index = (int)((va >> shift) & indexMask);
+            shift -= format.LevelBits;
+            indexMask = (1UL << format.LevelBits) - 1;
             ulong pte = _pool.Descriptor(table, index);
             if (!Pte.IsValid(pte))
                 return true;   // a hole: nothing to unmap
             if (Pte.IsTable(pte, level))
             {
-                parents[level] = table;
-                indexes[level] = index;
+                parent = table;
+                parentIndex = index;
                 table = Pte.TableAddress(pte, format.PageShift);
                 continue;
             }
@@ -180,16 +183,47 @@ internal sealed class PageTableMapper
             break;
         }
         mapped = true;
-        for (level--; level >= format.StartLevel && _pool.ValidCount(table) == 0; level--)
-        {
-            Clear(parents[level], indexes[level]);
-            if (_deferFrees)
-                _pool.Defer(ref _deferred, table);
-            else
-                _pool.Free(table);
-            table = parents[level];
-        }
+        if (level == format.StartLevel || _pool.ValidCount(table) != 0)
+            return true;
+        // The leaf's table emptied: unlinked and freed (or deferred); its parent in turn only if that emptied it too.
+        Clear(parent, parentIndex);
+        Release(table);
+        if (level - 1 > format.StartLevel && _pool.ValidCount(parent) == 0)
+            ReleaseEmptiedAncestors(format, root, va, level - 1);
         return true;
+    }
+
+    /// <summary>
+    /// Unlinks and frees (or defers) the emptied table at <paramref name="level"/> on the way to <paramref name="va"/>,
+    /// then each table above it that this empties, bottom-up, as <see cref="UnmapLevel"/> would. Rare: the path is
+    /// found again from the root.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseEmptiedAncestors(in TableFormat format, ulong root, ulong va, int level)
+    {
+        Span<ulong> tables = stackalloc ulong[Geometry.LastLevel + 1];
+        Span<int> indexes = stackalloc int[Geometry.LastLevel + 1];
+        tables[format.StartLevel] = root;
+        for (int l = format.StartLevel; l < level; l++)
+        {
+            indexes[l] = format.IndexOf(va, l);
+            tables[l + 1] = Pte.TableAddress(_pool.Descriptor(tables[l], indexes[l]), format.PageShift);
+        }
+        for (int l = level; l > format.StartLevel && _pool.ValidCount(tables[l]) == 0; l--)
+        {
+            Clear(tables[l - 1], indexes[l - 1]);
+            Release(tables[l]);
+        }
+    }
+
+    /// <summary>An emptied, unlinked table goes back to the pool, or on the deferred list of the unmap in progress.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Release(ulong table)
+    {
+        if (_deferFrees)
+            _pool.Defer(ref _deferred, table);
+        else
+            _pool.Free(table);
     }
 
     /// <summary>
@@ -201,6 +235,49 @@ internal sealed class PageTableMapper
         _removedGlobal = false;
         FreeTable(format, root, format.StartLevel);
         return _removedGlobal;
+    }
+
+    /// <summary>
+    /// Maps the one granule-sized page at <paramref name="va"/> (an offset in the tree) — the common driver call
+    /// (dma_map_page): one descent that creates the tables missing on the way, then the leaf. A block or page in
+    /// the way is Exists, found before anything is created (a table this call creates is empty); a pool that runs
+    /// out is NoMemory, after the tables this call created went back, last first, as <see cref="RollBack"/> does.
+    /// The index shift steps down one level's bits at a time instead of being derived per level.
+    /// </summary>
+    private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes)
+    {
+        ulong table = root;
+        int shift = format.LevelShift(format.StartLevel);
+        ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
+        for (int level = format.StartLevel; level < Geometry.LastLevel; level++)
+        {
+            int index = (int)((va >> shift) & indexMask);
+            ref ulong slot = ref _pool.Descriptor(table, index);
+            shift -= format.LevelBits;
+            indexMask = (1UL << format.LevelBits) - 1;
+            if (Pte.IsTable(slot, level))
+            {
+                table = Pte.TableAddress(slot, format.PageShift);
+                continue;
+            }
+            if (Pte.IsValid(slot))
+                return SmmuError.Exists;   // a block already covers va
+            if (!_pool.TryAllocate(format.PageShift - Geometry.FrameShift, level + 1, out ulong next, out bool recentlyFreed))
+            {
+                RollBack(format, root, va, va);   // no leaf written: only the created tables go back
+                return SmmuError.NoMemory;
+            }
+            LogCreated(table, index, next, recentlyFreed);
+            slot = Pte.Table(next);
+            _pool.ValidCount(table)++;
+            table = next;
+        }
+        ref ulong leaf = ref _pool.Descriptor(table, (int)((va >> shift) & indexMask));
+        if (Pte.IsValid(leaf))
+            return SmmuError.Exists;
+        leaf = Pte.Leaf(pa, attributes, Geometry.LastLevel);
+        _pool.ValidCount(table)++;
+        return SmmuError.Ok;
     }
 
     /// <summary>
@@ -247,12 +324,16 @@ internal sealed class PageTableMapper
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void LogCreated(ulong parent, int index, ulong table, bool recentlyFreed)
     {
         if (_createdCount == _created.Length)
-            Array.Resize(ref _created, _created.Length * 2);
+            GrowLog();
         _created[_createdCount++] = new CreatedTable(parent, index, table, recentlyFreed);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowLog() => Array.Resize(ref _created, _created.Length * 2);
 
     /// <summary>
     /// Undoes a failed map: clears the leaves it wrote in [iova, mappedEnd), then frees the tables it
@@ -352,10 +433,7 @@ internal sealed class PageTableMapper
                 if (commit && _pool.ValidCount(child) == 0)
                 {
                     Clear(table, index);
-                    if (_deferFrees)
-                        _pool.Defer(ref _deferred, child);
-                    else
-                        _pool.Free(child);
+                    Release(child);
                 }
             }
             else if (va == leafStart && slotEnd - va == size)
@@ -396,6 +474,7 @@ internal sealed class PageTableMapper
         return child;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Clear(ulong table, int index)
     {
         _pool.Descriptor(table, index) = 0;

@@ -86,7 +86,21 @@ internal static class Pte
     public static ulong LeafAttributes(ulong pte) => pte & ~(AddressMask | TypeMask);
 
     /// <summary>io-pgtable-arm's arm_lpae_prot_to_pte for the stage-1 format, plus nG cleared for <see cref="SmmuProt.Global"/>.</summary>
-    public static ulong AttributesFor(SmmuProt prot)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong AttributesFor(SmmuProt prot) => s_attributes[(int)(prot & SmmuProt.All)];
+
+    // Every prot's attributes, worked out once: a map looks them up instead of testing seven bits.
+    private static readonly ulong[] s_attributes = AllAttributes();
+
+    private static ulong[] AllAttributes()
+    {
+        var table = new ulong[(int)SmmuProt.All + 1];
+        for (int prot = 0; prot < table.Length; prot++)
+            table[prot] = ComputeAttributes((SmmuProt)prot);
+        return table;
+    }
+
+    private static ulong ComputeAttributes(SmmuProt prot)
     {
         ulong pte = AccessFlag;
         if ((prot & SmmuProt.Global) == 0)
