@@ -41,7 +41,7 @@ public sealed partial class SmmuInstance
         ref Domain d = ref _domains[index];
         long unmapped = _mapper.Unmap(d.Format, d.Root, d.InputBase, iova, size, out bool removedGlobal);
         if (unmapped > 0)
-            StaleScope.Of(d, _translator.Banks, iova, iova + size - 1, removedGlobal).Invalidate(_translator);
+            StaleScope.InvalidateNow(d, _translator.Banks, iova, iova + size - 1, removedGlobal, _translator);
         return unmapped;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Domains;
@@ -52,5 +53,9 @@ internal struct Domain
     public readonly bool IsStage2 => Format.Stage == 2;
 
     /// <summary>The lowest IOVA of the domain's half: 0, or 2^64 − 2^ias for a TTBR1 half.</summary>
-    public readonly ulong InputBase => SplitTtbr1 ? ~0UL << Format.InputBits : 0;
+    public readonly ulong InputBase
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => SplitTtbr1 ? ~0UL << Format.InputBits : 0;
+    }
 }

@@ -64,6 +64,19 @@ internal readonly struct StaleScope
         return new StaleScope(d.SplitTtbr1 ? Case.SplitHalf : Case.Asid, first, last, d.Asid, vmid);
     }
 
+    /// <summary>
+    /// <see cref="Of"/> and <see cref="Invalidate(Translator)"/> at once, for an unmap's immediate maintenance: the common
+    /// case (an attached stage-1 domain on an unsplit bank, no global leaf removed: TLBIVA for its ASID) goes straight to
+    /// the translator without building the scope.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int InvalidateNow(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal, Translator translator)
+    {
+        if (!d.IsStage2 && !removedGlobal && d.IsAttached && !d.SplitTtbr1)
+            return translator.InvalidateVa(d.Asid, banks[d.ContextBank].Vmid, first, last);
+        return Of(d, banks, first, last, removedGlobal).Invalidate(translator);
+    }
+
     /// <summary>Performs the invalidations; returns the entries they removed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Invalidate(Translator translator) => _case switch

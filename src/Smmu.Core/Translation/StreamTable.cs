@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smmu.Core.Memory;
 
 namespace Smmu.Core.Translation;
@@ -34,6 +35,7 @@ internal sealed unsafe class StreamTable : IDisposable
     public FastPathStream* Column => _records;
 
     /// <summary>The context bank <paramref name="streamId"/> (below <see cref="Count"/>) is routed to, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ContextBankOf(uint streamId) => _records[streamId].Bank;
 
     /// <summary>Routes a stream to a bank whose TLB context is <paramref name="context"/>.</summary>
