@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using Smmu.Core.PageTables;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Domains;
 

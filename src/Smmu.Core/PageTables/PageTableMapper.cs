@@ -38,6 +38,7 @@ internal sealed class PageTableMapper
     /// nothing changed. The checks come in that order; a range that overlaps and needs more tables than
     /// are free is Exists.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot) =>
         Map(format, root, inputBase, iova, pa, size, prot, LargestLeaves);
 
@@ -55,6 +56,7 @@ internal sealed class PageTableMapper
     /// <paramref name="leafLevel"/> (<c>map_pages</c>: the page size picks the level; the caller checked that
     /// the format has leaves there and that iova, pa and size are aligned to them), or <see cref="LargestLeaves"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // the checks and the one-page path fold into the caller
     public int Map(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong pa, ulong size, SmmuProt prot, int leafLevel)
     {
         if (size == 0 || !Geometry.IsAligned(iova | pa | size, format.PageShift) || !ProtFits(format, prot))
@@ -67,6 +69,13 @@ internal sealed class PageTableMapper
         _createdCount = 0;
         if (size == format.GranuleSize)
             return MapOnePage(format, root, iova, pa, attributes);   // one page: the only leaf that fits, whatever leafLevel asked
+        return MapRange(format, root, iova, pa, size, attributes, leafLevel);
+    }
+
+    /// <summary>The general map of [iova, iova + size) (an offset in the tree), checked: run by run, rolled back on failure.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int MapRange(in TableFormat format, ulong root, ulong iova, ulong pa, ulong size, ulong attributes, int leafLevel)
+    {
         ulong va = iova, end = iova + size;
         while (va < end)
         {
@@ -91,6 +100,7 @@ internal sealed class PageTableMapper
     /// the pool (the root stays). <paramref name="removedGlobal"/> says a global (nG = 0) stage-1 leaf was
     /// removed: its TLB entries match every ASID, so the caller's invalidation must reach them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, out bool removedGlobal) =>
         Unmap(format, root, inputBase, iova, size, deferFrees: false, out removedGlobal, out _);
 
@@ -99,6 +109,7 @@ internal sealed class PageTableMapper
     /// the tables it empties are unlinked and handed back in <paramref name="emptiedTables"/>, still in use, for
     /// the caller to free after its TLB sync.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // the checks and the one-page path fold into the caller
     public long Unmap(in TableFormat format, ulong root, ulong inputBase, ulong iova, ulong size, bool deferFrees,
                       out bool removedGlobal, out PageList emptiedTables)
     {
@@ -121,7 +132,15 @@ internal sealed class PageTableMapper
             _deferred = default;
             return pageMapped ? (long)size : 0;
         }
+        return UnmapRange(format, root, iova, size, out removedGlobal, out emptiedTables);
+    }
 
+    /// <summary>The general unmap of [iova, iova + size) (an offset in the tree), checked, with the fields of the call set.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long UnmapRange(in TableFormat format, ulong root, ulong iova, ulong size, out bool removedGlobal, out PageList emptiedTables)
+    {
+        removedGlobal = false;
+        emptiedTables = default;
         ulong end = iova + size, ignored = 0, unmapped = 0;
         int splitsNeeded = -1;   // not counted: the pool has tables for the most any unmap can split
         // Only a block that the range covers in part needs a split, and only at the range's two ends: at most

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Translation;
 
@@ -16,6 +17,7 @@ internal unsafe interface ITlbWayAction
 /// <summary>Empties the ways: the invalidation itself.</summary>
 internal readonly struct EmptyWays : ITlbWayAction
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Apply(Tlb tlb, nint firstEntry, uint ways)
     {
         int removed = BitOperations.PopCount(ways);

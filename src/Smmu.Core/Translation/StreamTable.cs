@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using Smmu.Core.Memory;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Translation;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Translation;
 
@@ -157,6 +158,7 @@ internal sealed unsafe partial class Tlb
     }
 
     /// <summary>Acts on the ways of one set whose masked tag is <paramref name="tag"/>, of kind <paramref name="kind"/>, with ASID <paramref name="asid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ActOnMatching<TKernel, TAction>(int set, ulong tag, int kind, ulong mask, ushort asid)
         where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {

@@ -1,4 +1,5 @@
 using Smmu.Core.Memory;
+using System.Runtime.CompilerServices;
 
 namespace Smmu.Core.Translation;
 
@@ -167,6 +168,7 @@ internal abstract unsafe class Translator
     }
 
     /// <summary>Counts one TLB maintenance operation and the valid entries it removed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void CountInvalidation(int entriesRemoved)
     {
         Stats.TlbInvalidations++;
