@@ -13,12 +13,21 @@ internal sealed unsafe partial class Tlb
     /// (unsalted, matching every ASID of its VMID).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Fill<TKernel>(ulong input, in TlbContext context, in WalkLeaf leaf) where TKernel : struct, ITlbKernel
+    public int Fill<TKernel>(ulong input, in TlbContext context, in WalkLeaf leaf) where TKernel : struct, ITlbKernel =>
+        Fill<TKernel>(input, context, leaf.OutputBase, leaf.Level, leaf.Shift, leaf.Rights, leaf.Global);
+
+    /// <summary>
+    /// <see cref="Fill{TKernel}(ulong, in TlbContext, in WalkLeaf)"/> with the leaf's fields one by one: a loop that
+    /// fills keeps them in registers (a leaf record passed by reference must live in memory).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Fill<TKernel>(ulong input, in TlbContext context, ulong outputBase, int level, int shift, AccessRights rights, bool global)
+        where TKernel : struct, ITlbKernel
     {
-        int sizeClass = TlbLayout.SizeClassOf(leaf.Shift);
-        bool noAsid = leaf.Global || context.Asid == TlbLayout.NoAsid;
+        int sizeClass = TlbLayout.SizeClassOf(shift);
+        bool noAsid = global || context.Asid == TlbLayout.NoAsid;
         ushort asid = noAsid ? TlbLayout.NoAsid : context.Asid;
-        int set = SetOf(input >> leaf.Shift, noAsid ? 0 : context.Salt);
+        int set = SetOf(input >> shift, noAsid ? 0 : context.Salt);
         nint setBase = (nint)set << _waysLog2;
         int way = -1;
         if (Ways == TlbLayout.GroupWays)
@@ -45,10 +54,10 @@ internal sealed unsafe partial class Tlb
         }
         nint entry = setBase + way;
         ForgetWatch(entry);
-        _tags[entry] = TagOf(input, leaf.Shift, context.TagBase, sizeClass);
+        _tags[entry] = TagOf(input, shift, context.TagBase, sizeClass);
         _asids[entry] = asid;
-        _outputs[entry] = leaf.OutputBase;
-        _info[entry] = (byte)((uint)leaf.Rights | (uint)leaf.Level << TlbLayout.LevelShift);
+        _outputs[entry] = outputBase;
+        _info[entry] = (byte)((uint)rights | (uint)level << TlbLayout.LevelShift);
         // Store only when a bit changes: the next lookup loads these words, and an unconditional store of
         // a value that depends on this walk would make it wait for the walk, so consecutive misses could
         // not overlap their memory accesses.

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
@@ -43,8 +44,13 @@ internal sealed unsafe partial class Tlb
             }
             if (walk.IsStage1Granule4K)
             {
-                i = RunMissesStage1Granule4K<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
-                                                      out bool faulted);
+                bool faulted;
+                if (Ways == TlbLayout.GroupWays)
+                    i = RunMissesStage1Granule4K<TKernel, OneGroupSets>(ref inputs, ref outputs, i, count, context, need, walk, ref walks,
+                                                                        ref descriptorReads, out faulted);
+                else
+                    i = RunMissesStage1Granule4K<TKernel, AnySets>(ref inputs, ref outputs, i, count, context, need, walk, ref walks,
+                                                                   ref descriptorReads, out faulted);
                 if (faulted)
                 {
                     entry = -1;  // a fault: the caller walks again and raises it
@@ -63,6 +69,8 @@ internal sealed unsafe partial class Tlb
             i++;
         }
     }
+
+    private const int OneGroupWaysLog2 = 3;   // log2(TlbLayout.GroupWays)
 
     /// <summary>
     /// The hit loops: translate from <paramref name="start"/> while lookups of the context's own ASID hit
@@ -224,11 +232,22 @@ internal sealed unsafe partial class Tlb
     /// again and raises it).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int RunMissesStage1Granule4K<TKernel>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context, AccessRights need,
-                                                  in WalkContext walk, ref int walks, ref int descriptorReads, out bool faulted)
-        where TKernel : struct, ITlbKernel
+    private int RunMissesStage1Granule4K<TKernel, TSets>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context,
+                                                         AccessRights need, in WalkContext walk, ref int walks, ref int descriptorReads,
+                                                         out bool faulted)
+        where TKernel : struct, ITlbKernel where TSets : struct, ISetGeometry
     {
         int startLevel = walk.Stage1.StartLevel;
+        // The probe's columns and masks in locals, as the hit loops keep them (fields would be read again after
+        // every store the fill makes).
+        ulong* tags = _tags;
+        ushort* asids = _asids;
+        ulong setMask = _setMask;
+        int waysLog2 = TSets.IsOneGroup ? OneGroupWaysLog2 : _waysLog2;
+        uint groupMask = TSets.IsOneGroup ? (1u << TlbLayout.GroupWays) - 1 : _groupMask;
+        nint ways = TSets.IsOneGroup ? TlbLayout.GroupWays : Ways;
+        ushort asid = context.Asid;
+        ulong salt = context.Salt, tagBase = context.TagBase;
         ulong input = Unsafe.Add(ref inputs, i);
         bool descended = Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level);
         while (true)
@@ -242,8 +261,9 @@ internal sealed unsafe partial class Tlb
             {
                 uint classes = _sizeClasses;
                 nextInput = Unsafe.Add(ref inputs, i + 1);
-                nextMisses = BitOperations.IsPow2(classes) && (_noAsidClasses == 0 || context.Asid == TlbLayout.NoAsid)
-                             && ProbeClass<TKernel>(nextInput, context.Asid, context.Salt, context.TagBase, BitOperations.TrailingZeroCount(classes)) < 0;
+                nextMisses = BitOperations.IsPow2(classes) && (_noAsidClasses == 0 || asid == TlbLayout.NoAsid)
+                             && Probe<TKernel>(tags, asids, nextInput, asid, salt, tagBase, BitOperations.TrailingZeroCount(classes), setMask,
+                                               waysLog2, groupMask, ways) < 0;
                 if (nextMisses)
                 {
                     nextDescended = Walker.DescendStage1Granule4K(walk, nextInput, out nextOffset, out nextLevel);
@@ -251,18 +271,23 @@ internal sealed unsafe partial class Tlb
                         walk.Pool.Prefetch(nextOffset);
                 }
             }
-            if (!descended || !Walker.LeafAt(walk, offset, level, out WalkLeaf leaf) || (need & ~leaf.Rights) != 0)
+            // The leaf's fields as values, not a WalkLeaf record: they stay in registers through the fill.
+            ulong pte = descended ? walk.Pool.WordAtOffset(offset) : 0;
+            AccessRights rights = Pte.Rights(pte);
+            if (!descended || !Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0)
             {
                 faulted = true;
                 return i;
             }
-            Fill<TKernel>(input, context, leaf);
+            int shift = Walker.LeafShift4K(level);
+            ulong outputBase = Pte.OutputAddress(pte, shift);
+            Fill<TKernel>(input, context, outputBase, level, shift, rights, Pte.IsGlobal(pte));
             walks++;
             descriptorReads += level - startLevel + 1;
-            Unsafe.Add(ref outputs, i) = leaf.OutputBase | (input & ((1UL << leaf.Shift) - 1));
+            Unsafe.Add(ref outputs, i) = outputBase | (input & ((1UL << shift) - 1));
             i++;
             // The next probe came before this fill: if the next input lies in the leaf just cached, it hits now.
-            if (!nextMisses || ((nextInput ^ input) >> leaf.Shift) == 0)
+            if (!nextMisses || ((nextInput ^ input) >> shift) == 0)
             {
                 faulted = false;
                 return i;

@@ -158,11 +158,22 @@ internal static class Walker
     public static bool LeafAt(in WalkContext context, ulong offset, int level, out WalkLeaf leaf)
     {
         ulong pte = context.Pool.WordAtOffset(offset);
-        int shift = Geometry.Granule4K + 9 * (Geometry.LastLevel - level);
+        int shift = LeafShift4K(level);
         leaf = new WalkLeaf(Pte.OutputAddress(pte, shift), level, shift, Pte.Rights(pte), Pte.IsGlobal(pte));
-        return Pte.IsLeaf(pte, level, firstBlockLevel: 1) && (pte & Pte.AddressMask) < context.Stage1.OutputLimit
-               && (pte & Pte.AccessFlag) != 0;
+        return IsUsableLeaf4K(context, pte, level);
     }
+
+    /// <summary>
+    /// <see cref="LeafAt"/>'s test alone, for a caller that takes the leaf's fields from <paramref name="pte"/> itself
+    /// (<see cref="LeafShift4K"/>, <see cref="Pte.OutputAddress"/>, <see cref="Pte.Rights"/>, <see cref="Pte.IsGlobal"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsUsableLeaf4K(in WalkContext context, ulong pte, int level) =>
+        Pte.IsLeaf(pte, level, firstBlockLevel: 1) && (pte & Pte.AddressMask) < context.Stage1.OutputLimit && (pte & Pte.AccessFlag) != 0;
+
+    /// <summary>log2 of the bytes a 4 KiB-granule leaf at <paramref name="level"/> covers (12, 21, 30).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int LeafShift4K(int level) => Geometry.Granule4K + 9 * (Geometry.LastLevel - level);
 
     /// <summary>The stage-1 root for <paramref name="va"/>: TTBR0 for the lower half, TTBR1 for the upper; false for neither or a disabled half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
