@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
@@ -69,7 +70,7 @@ internal sealed unsafe partial class Tlb
 
     /// <summary>
     /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>,
-    /// <see cref="Walker.LeafAt"/>) and fill, with none of the general walk's fault bookkeeping; the output address and the
+    /// <see cref="Walker.IsUsableLeaf4K"/>) and fill, with none of the general walk's fault bookkeeping; the output address and the
     /// descriptors read. False when the walk faults or its leaf denies <paramref name="need"/>: the caller's slow path
     /// walks again, counts and raises it.
     /// </summary>
@@ -80,12 +81,17 @@ internal sealed unsafe partial class Tlb
     {
         output = 0;
         reads = 0;
-        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level) || !Walker.LeafAt(walk, offset, level, out WalkLeaf leaf)
-            || (need & ~leaf.Rights) != 0)
+        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level))
             return false;
-        Fill<TKernel>(input, context, leaf);
+        ulong pte = walk.Pool.WordAtOffset(offset);
+        AccessRights rights = Pte.Rights(pte);
+        if (!Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0)
+            return false;
+        int shift = Walker.LeafShift4K(level);
+        ulong outputBase = Pte.OutputAddress(pte, shift);
+        Fill<TKernel>(input, context, outputBase, level, shift, rights, Pte.IsGlobal(pte));   // the leaf's fields as values: registers
         reads = level - walk.Stage1.StartLevel + 1;
-        output = leaf.OutputBase | (input & ((1UL << leaf.Shift) - 1));
+        output = outputBase | (input & ((1UL << shift) - 1));
         return true;
     }
 

@@ -103,7 +103,7 @@ internal static class Walker
     /// the table levels, usually cached, down to the descriptor that ends the walk — the pool offset of the
     /// level-3 descriptor, not yet read, or of the first one above that is not a table. False for a fault
     /// on the way (neither TTBR, a disabled half, a table outside the pool or the output size); the caller
-    /// then walks again with <see cref="Walk"/>, which reports it. <see cref="LeafAt"/> is the second half.
+    /// then walks again with <see cref="Walk"/>, which reports it. <see cref="IsUsableLeaf4K"/> is the second half.
     /// Split in two so the miss path can descend the next input's tables and start its leaf's line on its
     /// way (<see cref="PagePool.Prefetch"/>) before it finishes this one: consecutive walks' uncached loads
     /// then overlap. Same rules, same order as <see cref="WalkTree4K"/>.
@@ -150,22 +150,12 @@ internal static class Walker
     }
 
     /// <summary>
-    /// The second half of <see cref="DescendStage1Granule4K"/>: reads the descriptor at <paramref name="offset"/>
-    /// (level <paramref name="level"/>) and makes it the leaf, or returns false if it is none (invalid, reserved,
-    /// beyond the output size, or without the access flag: faults the caller's slow path reports).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool LeafAt(in WalkContext context, ulong offset, int level, out WalkLeaf leaf)
-    {
-        ulong pte = context.Pool.WordAtOffset(offset);
-        int shift = LeafShift4K(level);
-        leaf = new WalkLeaf(Pte.OutputAddress(pte, shift), level, shift, Pte.Rights(pte), Pte.IsGlobal(pte));
-        return IsUsableLeaf4K(context, pte, level);
-    }
-
-    /// <summary>
-    /// <see cref="LeafAt"/>'s test alone, for a caller that takes the leaf's fields from <paramref name="pte"/> itself
-    /// (<see cref="LeafShift4K"/>, <see cref="Pte.OutputAddress"/>, <see cref="Pte.Rights"/>, <see cref="Pte.IsGlobal"/>).
+    /// The second half of <see cref="DescendStage1Granule4K"/>: whether the descriptor it led to, <paramref name="pte"/>
+    /// at <paramref name="level"/>, is a leaf the TLB may cache — false if it is none (invalid, reserved, beyond the
+    /// output size, or without the access flag: faults the caller's slow path reports). The caller takes the leaf's
+    /// fields from the descriptor itself (<see cref="LeafShift4K"/>, <see cref="Pte.OutputAddress"/>,
+    /// <see cref="Pte.Rights"/>, <see cref="Pte.IsGlobal"/>) and hands them to the fill as values, so they stay in
+    /// registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsUsableLeaf4K(in WalkContext context, ulong pte, int level) =>
