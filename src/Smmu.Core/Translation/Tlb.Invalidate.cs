@@ -37,13 +37,34 @@ internal sealed unsafe partial class Tlb
     /// in every VMID when <paramref name="anyVmid"/>. Probes the sets of each block while that is cheaper
     /// than a sweep of every way.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // the fast path below folds into the caller; the loop stays out of line
     public int InvalidateVa<TKernel, TAction>(ushort asid, ulong first, ulong last, ulong tagBase, bool anyVmid)
         where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
     {
         Debug.Assert(asid != TlbLayout.InvalidAsid);
-        int removed = 0;
         ulong mask = anyVmid ? TlbLayout.AnyVmidMask : ulong.MaxValue;
         bool ownAsid = asid != TlbLayout.NoAsid;
+        uint classes = _sizeClasses;
+        if (ownAsid && _noAsidClasses == 0 && BitOperations.IsPow2(classes))
+        {
+            // The usual unmap: one size class cached, no entry without an ASID, and the range inside one of the
+            // class's blocks (a page): one set to match, as the loop below would find it.
+            int onlyClass = BitOperations.TrailingZeroCount(classes);
+            int onlyShift = TlbLayout.SizeClassShift(onlyClass);
+            ulong block = first >> onlyShift;
+            if (block == last >> onlyShift)
+                return ActOnMatching<TKernel, TAction>(SetOf(block, TlbContext.SetSalt(asid)), TagOf(block << onlyShift, onlyShift, tagBase, onlyClass) & mask,
+                                                       onlyClass, mask, asid);
+        }
+        return InvalidateVaByClass<TKernel, TAction>(asid, first, last, tagBase, mask, ownAsid);
+    }
+
+    /// <summary><see cref="InvalidateVa"/> in general: each size class cached, each block's sets or a sweep.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int InvalidateVaByClass<TKernel, TAction>(ushort asid, ulong first, ulong last, ulong tagBase, ulong mask, bool ownAsid)
+        where TKernel : struct, ITlbKernel where TAction : struct, ITlbWayAction
+    {
+        int removed = 0;
         for (uint left = _sizeClasses; left != 0; left &= left - 1)   // only the classes cached since the last full invalidation
         {
             int sizeClass = BitOperations.TrailingZeroCount(left);
