@@ -52,30 +52,36 @@ internal readonly struct StaleScope
     public int Count => _case switch { Case.Nothing => 0, Case.Stage2 => 2, _ => 1 };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static StaleScope Of(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal)
+    public static StaleScope Of(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal) => CaseOf(d, removedGlobal) switch
+    {
+        Case.Nothing => default,
+        Case.Stage2 => new StaleScope(Case.Stage2, first, last, vmid: d.Vmid),
+        Case.GlobalRemoved => new StaleScope(Case.GlobalRemoved, first, last),
+        Case scope => new StaleScope(scope, first, last, d.Asid, banks[d.ContextBank].Vmid),
+    };
+
+    /// <summary>Which case of the list above an unmap of the domain in its present state falls in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Case CaseOf(in Domain d, bool removedGlobal)
     {
         if (d.IsStage2)
-            return d.Vmid == 0 ? default : new StaleScope(Case.Stage2, first, last, vmid: d.Vmid);
+            return d.Vmid == 0 ? Case.Nothing : Case.Stage2;
         if (removedGlobal)
-            return new StaleScope(Case.GlobalRemoved, first, last);
+            return Case.GlobalRemoved;
         if (!d.IsAttached)
-            return default;
-        ushort vmid = banks[d.ContextBank].Vmid;
-        return new StaleScope(d.SplitTtbr1 ? Case.SplitHalf : Case.Asid, first, last, d.Asid, vmid);
+            return Case.Nothing;
+        return d.SplitTtbr1 ? Case.SplitHalf : Case.Asid;
     }
 
     /// <summary>
     /// <see cref="Of"/> and <see cref="Invalidate(Translator)"/> at once, for an unmap's immediate maintenance: the common
-    /// case (an attached stage-1 domain on an unsplit bank, no global leaf removed: TLBIVA for its ASID) goes straight to
-    /// the translator without building the scope.
+    /// case (TLBIVA for the domain's ASID) goes straight to the translator without building the scope.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int InvalidateNow(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal, Translator translator)
-    {
-        if (!d.IsStage2 && !removedGlobal && d.IsAttached && !d.SplitTtbr1)
-            return translator.InvalidateVa(d.Asid, banks[d.ContextBank].Vmid, first, last);
-        return Of(d, banks, first, last, removedGlobal).Invalidate(translator);
-    }
+    public static int InvalidateNow(in Domain d, ContextBank[] banks, ulong first, ulong last, bool removedGlobal, Translator translator) =>
+        CaseOf(d, removedGlobal) == Case.Asid
+            ? translator.InvalidateVa(d.Asid, banks[d.ContextBank].Vmid, first, last)
+            : Of(d, banks, first, last, removedGlobal).Invalidate(translator);
 
     /// <summary>Performs the invalidations; returns the entries they removed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

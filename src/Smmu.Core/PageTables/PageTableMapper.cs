@@ -258,40 +258,20 @@ internal sealed class PageTableMapper
 
     /// <summary>
     /// Maps the one granule-sized page at <paramref name="va"/> (an offset in the tree) — the common driver call
-    /// (dma_map_page): one descent that creates the tables missing on the way, then the leaf. A block or page in
-    /// the way is Exists, found before anything is created (a table this call creates is empty); a pool that runs
-    /// out is NoMemory, after the tables this call created went back, last first, as <see cref="RollBack"/> does.
-    /// The index shift steps down one level's bits at a time instead of being derived per level.
+    /// (dma_map_page): one descent that creates the tables missing on the way (<see cref="DescendCreatingTables"/>),
+    /// then the leaf. A block or page in the way is Exists, found before anything is created; a pool that runs out
+    /// is NoMemory, after the tables this call created went back, last first (<see cref="RollBack"/>).
     /// </summary>
     private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes)
     {
-        ulong table = root;
-        int shift = format.LevelShift(format.StartLevel);
-        ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
-        for (int level = format.StartLevel; level < Geometry.LastLevel; level++)
+        int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, out ulong table);
+        if (rc != SmmuError.Ok)
         {
-            int index = (int)((va >> shift) & indexMask);
-            ref ulong slot = ref _pool.Descriptor(table, index);
-            shift -= format.LevelBits;
-            indexMask = (1UL << format.LevelBits) - 1;
-            if (Pte.IsTable(slot, level))
-            {
-                table = Pte.TableAddress(slot, format.PageShift);
-                continue;
-            }
-            if (Pte.IsValid(slot))
-                return SmmuError.Exists;   // a block already covers va
-            if (!_pool.TryAllocate(format.PageShift - Geometry.FrameShift, level + 1, out ulong next, out bool recentlyFreed))
-            {
+            if (rc == SmmuError.NoMemory)
                 RollBack(format, root, va, va);   // no leaf written: only the created tables go back
-                return SmmuError.NoMemory;
-            }
-            LogCreated(table, index, next, recentlyFreed);
-            slot = Pte.Table(next);
-            _pool.ValidCount(table)++;
-            table = next;
+            return rc;
         }
-        ref ulong leaf = ref _pool.Descriptor(table, (int)((va >> shift) & indexMask));
+        ref ulong leaf = ref _pool.Descriptor(table, format.IndexOf(va, Geometry.LastLevel));
         if (Pte.IsValid(leaf))
             return SmmuError.Exists;
         leaf = Pte.Leaf(pa, attributes, Geometry.LastLevel);
@@ -300,18 +280,23 @@ internal sealed class PageTableMapper
     }
 
     /// <summary>
-    /// Maps from <paramref name="va"/> the leaves of one size that fit in one table: descends to that
-    /// table (creating missing tables and logging them), then fills consecutive slots. A larger leaf
-    /// could only start at a table's first slot, so the size holds within the run. Advances va and pa.
+    /// Descends from <paramref name="root"/> to the table at <paramref name="leafLevel"/> that holds <paramref name="va"/>'s
+    /// slot, creating the tables missing on the way and logging each (<see cref="RollBack"/> gives them back). Exists when
+    /// a block covers va on the way — always before anything was created, since a table this call creates is empty;
+    /// NoMemory when the pool runs out. The index shift steps down one level's bits at a time.
     /// </summary>
-    private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes, int forcedLeafLevel)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong table)
     {
-        int leafLevel = forcedLeafLevel == LargestLeaves ? format.LeafLevel(va, pa, end - va) : forcedLeafLevel;
-        ulong table = root;
+        table = root;
+        int shift = format.LevelShift(format.StartLevel);
+        ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
         for (int level = format.StartLevel; level < leafLevel; level++)
         {
-            int index = format.IndexOf(va, level);
+            int index = (int)((va >> shift) & indexMask);
             ref ulong slot = ref _pool.Descriptor(table, index);
+            shift -= format.LevelBits;
+            indexMask = (1UL << format.LevelBits) - 1;
             if (Pte.IsTable(slot, level))
             {
                 table = Pte.TableAddress(slot, format.PageShift);
@@ -326,6 +311,20 @@ internal sealed class PageTableMapper
             _pool.ValidCount(table)++;
             table = next;
         }
+        return SmmuError.Ok;
+    }
+
+    /// <summary>
+    /// Maps from <paramref name="va"/> the leaves of one size that fit in one table: descends to that
+    /// table (creating missing tables and logging them), then fills consecutive slots. A larger leaf
+    /// could only start at a table's first slot, so the size holds within the run. Advances va and pa.
+    /// </summary>
+    private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes, int forcedLeafLevel)
+    {
+        int leafLevel = forcedLeafLevel == LargestLeaves ? format.LeafLevel(va, pa, end - va) : forcedLeafLevel;
+        int rc = DescendCreatingTables(format, root, va, leafLevel, out ulong table);
+        if (rc != SmmuError.Ok)
+            return rc;
         ulong leafSize = format.LevelSize(leafLevel);
         int lastIndex = format.EntriesAt(leafLevel) - 1;
         ref int valid = ref _pool.ValidCount(table);

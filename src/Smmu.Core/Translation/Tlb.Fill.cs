@@ -69,8 +69,8 @@ internal sealed unsafe partial class Tlb
     }
 
     /// <summary>
-    /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>,
-    /// <see cref="Walker.IsUsableLeaf4K"/>) and fill, with none of the general walk's fault bookkeeping; the output address and the
+    /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>)
+    /// and fill (<see cref="TryFillLeaf4K"/>), with none of the general walk's fault bookkeeping; the output address and the
     /// descriptors read. False when the walk faults or its leaf denies <paramref name="need"/>: the caller's slow path
     /// walks again, counts and raises it.
     /// </summary>
@@ -79,18 +79,36 @@ internal sealed unsafe partial class Tlb
                                                        out ulong output, out int reads)
         where TKernel : struct, ITlbKernel
     {
-        output = 0;
         reads = 0;
-        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level))
+        output = 0;
+        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level)
+            || !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
             return false;
+        reads = level - walk.Stage1.StartLevel + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// The second half of a stage-1 4 KiB-granule walk, and the fill: reads the descriptor
+    /// <see cref="Walker.DescendStage1Granule4K"/> ended at (pool <paramref name="offset"/>, <paramref name="level"/>) and,
+    /// if it is a leaf the TLB may cache (<see cref="Walker.IsUsableLeaf4K"/>) that grants <paramref name="need"/>, caches it;
+    /// <paramref name="output"/> is then the output address for <paramref name="input"/>, <paramref name="shift"/> the leaf's
+    /// size. The leaf's fields reach the fill as values, not as a <see cref="WalkLeaf"/> by reference, which would keep
+    /// them in memory: the miss loop is bound by its instruction count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryFillLeaf4K<TKernel>(ulong input, in TlbContext context, AccessRights need, in WalkContext walk, ulong offset, int level,
+                                        out ulong output, out int shift)
+        where TKernel : struct, ITlbKernel
+    {
         ulong pte = walk.Pool.WordAtOffset(offset);
         AccessRights rights = Pte.Rights(pte);
+        shift = Walker.LeafShift4K(level);
+        output = 0;
         if (!Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0)
             return false;
-        int shift = Walker.LeafShift4K(level);
         ulong outputBase = Pte.OutputAddress(pte, shift);
-        Fill<TKernel>(input, context, outputBase, level, shift, rights, Pte.IsGlobal(pte));   // the leaf's fields as values: registers
-        reads = level - walk.Stage1.StartLevel + 1;
+        Fill<TKernel>(input, context, outputBase, level, shift, rights, Pte.IsGlobal(pte));
         output = outputBase | (input & ((1UL << shift) - 1));
         return true;
     }

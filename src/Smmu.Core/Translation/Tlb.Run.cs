@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
@@ -44,13 +43,8 @@ internal sealed unsafe partial class Tlb
             }
             if (walk.IsStage1Granule4K)
             {
-                bool faulted;
-                if (Ways == TlbLayout.GroupWays)
-                    i = RunMissesStage1Granule4K<TKernel, OneGroupSets>(ref inputs, ref outputs, i, count, context, need, walk, ref walks,
-                                                                        ref descriptorReads, out faulted);
-                else
-                    i = RunMissesStage1Granule4K<TKernel, AnySets>(ref inputs, ref outputs, i, count, context, need, walk, ref walks,
-                                                                   ref descriptorReads, out faulted);
+                i = RunMissesStage1Granule4K<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
+                                                      out bool faulted);
                 if (faulted)
                 {
                     entry = -1;  // a fault: the caller walks again and raises it
@@ -69,8 +63,6 @@ internal sealed unsafe partial class Tlb
             i++;
         }
     }
-
-    private const int OneGroupWaysLog2 = 3;   // log2(TlbLayout.GroupWays)
 
     /// <summary>
     /// The hit loops: translate from <paramref name="start"/> while lookups of the context's own ASID hit
@@ -232,10 +224,9 @@ internal sealed unsafe partial class Tlb
     /// again and raises it).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int RunMissesStage1Granule4K<TKernel, TSets>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context,
-                                                         AccessRights need, in WalkContext walk, ref int walks, ref int descriptorReads,
-                                                         out bool faulted)
-        where TKernel : struct, ITlbKernel where TSets : struct, ISetGeometry
+    private int RunMissesStage1Granule4K<TKernel>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context, AccessRights need,
+                                                  in WalkContext walk, ref int walks, ref int descriptorReads, out bool faulted)
+        where TKernel : struct, ITlbKernel
     {
         int startLevel = walk.Stage1.StartLevel;
         // The probe's columns and masks in locals, as the hit loops keep them (fields would be read again after
@@ -243,9 +234,9 @@ internal sealed unsafe partial class Tlb
         ulong* tags = _tags;
         ushort* asids = _asids;
         ulong setMask = _setMask;
-        int waysLog2 = TSets.IsOneGroup ? OneGroupWaysLog2 : _waysLog2;
-        uint groupMask = TSets.IsOneGroup ? (1u << TlbLayout.GroupWays) - 1 : _groupMask;
-        nint ways = TSets.IsOneGroup ? TlbLayout.GroupWays : Ways;
+        int waysLog2 = _waysLog2;
+        uint groupMask = _groupMask;
+        nint ways = Ways;
         ushort asid = context.Asid;
         ulong salt = context.Salt, tagBase = context.TagBase;
         ulong input = Unsafe.Add(ref inputs, i);
@@ -271,20 +262,14 @@ internal sealed unsafe partial class Tlb
                         walk.Pool.Prefetch(nextOffset);
                 }
             }
-            // The leaf's fields as values, not a WalkLeaf record: they stay in registers through the fill.
-            ulong pte = descended ? walk.Pool.WordAtOffset(offset) : 0;
-            AccessRights rights = Pte.Rights(pte);
-            if (!descended || !Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0)
+            if (!descended || !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out ulong output, out int shift))
             {
                 faulted = true;
                 return i;
             }
-            int shift = Walker.LeafShift4K(level);
-            ulong outputBase = Pte.OutputAddress(pte, shift);
-            Fill<TKernel>(input, context, outputBase, level, shift, rights, Pte.IsGlobal(pte));
             walks++;
             descriptorReads += level - startLevel + 1;
-            Unsafe.Add(ref outputs, i) = outputBase | (input & ((1UL << shift) - 1));
+            Unsafe.Add(ref outputs, i) = output;
             i++;
             // The next probe came before this fill: if the next input lies in the leaf just cached, it hits now.
             if (!nextMisses || ((nextInput ^ input) >> shift) == 0)
