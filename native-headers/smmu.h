@@ -335,7 +335,7 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
 
 /* ---- The inline fast path ------------------------------------------------------------------------ */
 /* A C simulator translating one transaction at a time (a QEMU IOMMU translate callback, a SystemC
- * b_transport) pays for every library call: ~5 ns of NativeAOT transition before any work. So, as
+ * b_transport) pays for every library call: 6-9 ns of NativeAOT transition before any work. So, as
  * QEMU's softmmu TLB does, hits are served in the caller's code: with GCC or Clang, smmu_translate
  * and smmu_translate_batch below are macros for static inline functions that probe a read-only view
  * of the instance's TLB and call the library only for what a hit cannot answer (a miss, a hit
@@ -344,7 +344,8 @@ int32_t smmu_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *io
  * (the library adds the view's `hits`), a lookup probes what the library's lookup probes in the
  * same order, and every other outcome is the library's own. Taking the functions' addresses gives
  * the exported functions. Define SMMU_NO_INLINE before including this header to call the library
- * for everything.
+ * for everything. The helpers below are static (smmuinl_*, not in the smmu_* namespace): nothing of
+ * this section is exported, and every smmu_* function the header declares is.
  *
  * The view of an instance is valid for the life of the process (a destroyed instance's view has a
  * handle no smmu_t that selects it can equal, so every call goes to the library: EBADF), is written by the library only during
@@ -407,24 +408,24 @@ smmu_fast_view *smmu_fast_views(void);
 #endif
 
 /* The per-translation-unit cache of smmu_fast_views(): every caller stores the same value. */
-static smmu_fast_view *smmu_inl_view_table __attribute__((unused));
+static smmu_fast_view *smmuinl_view_table __attribute__((unused));
 /* Served when there is no table: no stream is below its num_stream_ids (0), so it serves nothing. */
-static smmu_fast_view smmu_inl_no_view __attribute__((unused));
+static smmu_fast_view smmuinl_no_view __attribute__((unused));
 
-static inline smmu_fast_view *smmu_inl_view(smmu_t smmu)
+static inline smmu_fast_view *smmuinl_view(smmu_t smmu)
 {
-    smmu_fast_view *table = __atomic_load_n(&smmu_inl_view_table, __ATOMIC_RELAXED);
+    smmu_fast_view *table = __atomic_load_n(&smmuinl_view_table, __ATOMIC_RELAXED);
     if (__builtin_expect(table == NULL, 0)) {
         table = smmu_fast_views();
         if (table == NULL)
-            return &smmu_inl_no_view;
-        __atomic_store_n(&smmu_inl_view_table, table, __ATOMIC_RELAXED);
+            return &smmuinl_no_view;
+        __atomic_store_n(&smmuinl_view_table, table, __ATOMIC_RELAXED);
     }
     return table + (smmu & (SMMU_FAST_VIEW_SLOTS - 1u));
 }
 
 /* log2 of the bytes an entry of each size class covers: 4K, 16K, 64K, 2M, 32M, 512M, 1G. */
-SMMU_INL_VECTOR static inline unsigned smmu_inl_class_shift(unsigned size_class)
+SMMU_INL_VECTOR static inline unsigned smmuinl_class_shift(unsigned size_class)
 {
     return (unsigned)((0x001e1d1915100e0cull >> (size_class * 8u)) & 0xffu);
 }
@@ -432,7 +433,7 @@ SMMU_INL_VECTOR static inline unsigned smmu_inl_class_shift(unsigned size_class)
 /* The ways among 8 consecutive entries whose tag and ASID match, as a bit mask (the columns are
  * padded: 8 entries can always be read). With AVX2 or AVX-512 enabled at compile time, one or two
  * vector compares, as the library's own kernels do. */
-SMMU_INL_VECTOR static inline uint32_t smmu_inl_match8(const uint64_t *tags, const uint16_t *asids, uint64_t tag,
+SMMU_INL_VECTOR static inline uint32_t smmuinl_match8(const uint64_t *tags, const uint16_t *asids, uint64_t tag,
                                                        uint16_t asid)
 {
 #if defined(SMMU_INL_AVX2)
@@ -464,7 +465,7 @@ SMMU_INL_VECTOR static inline uint32_t smmu_inl_match8(const uint64_t *tags, con
 
 /* What a lookup reads, copied out of the view and the bank once per call so that a batch keeps it in
  * registers (stores to out_pas could otherwise alias the view). */
-typedef struct smmu_inl_tlb {
+typedef struct smmuinl_tlb {
     const uint64_t *tags;
     const uint16_t *asids;
     const uint64_t *outputs;
@@ -472,11 +473,11 @@ typedef struct smmu_inl_tlb {
     uint64_t set_mask, salt, tag_base;
     uint32_t classes, no_asid, ways_log2, group_mask;
     uint16_t asid;
-} smmu_inl_tlb;
+} smmuinl_tlb;
 
-SMMU_INL_VECTOR static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view *v, const smmu_fast_stream *b)
+SMMU_INL_VECTOR static inline smmuinl_tlb smmuinl_tlb_of(const smmu_fast_view *v, const smmu_fast_stream *b)
 {
-    smmu_inl_tlb t;
+    smmuinl_tlb t;
     t.tags = v->tags;
     t.asids = v->asids;
     t.outputs = v->outputs;
@@ -493,11 +494,11 @@ SMMU_INL_VECTOR static inline smmu_inl_tlb smmu_inl_tlb_of(const smmu_fast_view 
 }
 
 /* The entry of one set whose tag and ASID match, or -1. */
-SMMU_INL_VECTOR static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint64_t set, uint64_t tag, uint16_t asid)
+SMMU_INL_VECTOR static inline int32_t smmuinl_probe(const smmuinl_tlb *t, uint64_t set, uint64_t tag, uint16_t asid)
 {
     size_t base = (size_t)set << t->ways_log2, ways = (size_t)1 << t->ways_log2, group = 0;
     do {
-        uint32_t match = smmu_inl_match8(t->tags + base + group, t->asids + base + group, tag, asid) & t->group_mask;
+        uint32_t match = smmuinl_match8(t->tags + base + group, t->asids + base + group, tag, asid) & t->group_mask;
         if (match != 0)
             return (int32_t)(base + group + (size_t)__builtin_ctz(match));
         group += 8;
@@ -508,16 +509,16 @@ SMMU_INL_VECTOR static inline int32_t smmu_inl_probe(const smmu_inl_tlb *t, uint
 /* The library's lookup: each size class present, smallest first: the ASID's salted set, then (if the
  * class holds entries without an ASID) the unsalted set. On a hit whose rights cover `need`, the
  * output address; 0 for a miss or a hit without the rights (the library decides those). */
-SMMU_INL_VECTOR static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t input, uint32_t need, uint64_t *out)
+SMMU_INL_VECTOR static inline int smmuinl_hit(const smmuinl_tlb *t, uint64_t input, uint32_t need, uint64_t *out)
 {
     uint32_t classes = t->classes;
     while (classes != 0) {
-        unsigned c = (unsigned)__builtin_ctz(classes), shift = smmu_inl_class_shift(c);
+        unsigned c = (unsigned)__builtin_ctz(classes), shift = smmuinl_class_shift(c);
         uint64_t block = input >> shift;
         uint64_t tag = ((block << shift) ^ t->tag_base) | c;
-        int32_t e = smmu_inl_probe(t, (block ^ t->salt) & t->set_mask, tag, t->asid);
+        int32_t e = smmuinl_probe(t, (block ^ t->salt) & t->set_mask, tag, t->asid);
         if (e < 0 && ((t->no_asid >> c) & 1u))
-            e = smmu_inl_probe(t, block & t->set_mask, tag, 0xffffu);
+            e = smmuinl_probe(t, block & t->set_mask, tag, 0xffffu);
         if (e >= 0) {
             if ((need & ~(uint32_t)t->info[e] & 0x3fu) != 0)
                 return 0;
@@ -534,18 +535,18 @@ SMMU_INL_VECTOR static inline int smmu_inl_hit(const smmu_inl_tlb *t, uint64_t i
  * the rights; returns how many did. Everything else (a miss there, an entry without an ASID, a hit
  * without the rights) stops it, and the caller falls back. Its inputs are plain values, so a loop
  * keeps them in registers whatever out_pas aliases. */
-SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const uint16_t *asids, const uint64_t *outputs,
+SMMU_INL_VECTOR static inline size_t smmuinl_run8(const uint64_t *tags, const uint16_t *asids, const uint64_t *outputs,
                                    const uint8_t *info, uint64_t set_mask, uint64_t salt, uint64_t tag_base,
                                    uint16_t asid, unsigned size_class, uint32_t need, const uint64_t *iovas,
                                    uint64_t *out_pas, size_t count)
 {
-    unsigned shift = smmu_inl_class_shift(size_class);
+    unsigned shift = smmuinl_class_shift(size_class);
     size_t i;
     for (i = 0; i < count; i++) {
         uint64_t input = iovas[i], block = input >> shift;
         uint64_t tag = ((block << shift) ^ tag_base) | size_class;
         size_t base = (size_t)((block ^ salt) & set_mask) << 3, e;
-        uint32_t match = smmu_inl_match8(tags + base, asids + base, tag, asid);
+        uint32_t match = smmuinl_match8(tags + base, asids + base, tag, asid);
         if (match == 0)
             break;
         e = base + (size_t)__builtin_ctz(match);
@@ -559,29 +560,29 @@ SMMU_INL_VECTOR static inline size_t smmu_inl_run8(const uint64_t *tags, const u
 /* The general lookup over iovas[0..count) while they hit: any size classes, entries without an ASID,
  * any number of ways. Out of line: it is the rare case, and inlined it would make every caller of
  * smmu_translate save registers it does not need. */
-SMMU_INL_VECTOR static __attribute__((noinline, unused)) size_t smmu_inl_serve_any(const smmu_fast_view *v,
+SMMU_INL_VECTOR static __attribute__((noinline, unused)) size_t smmuinl_serve_any(const smmu_fast_view *v,
         const smmu_fast_stream *b, uint32_t need, const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
     size_t i = 0;
-    smmu_inl_tlb t = smmu_inl_tlb_of(v, b);
-    while (i < count && smmu_inl_hit(&t, iovas[i], need, &out_pas[i]))
+    smmuinl_tlb t = smmuinl_tlb_of(v, b);
+    while (i < count && smmuinl_hit(&t, iovas[i], need, &out_pas[i]))
         i++;
     return i;
 }
 
 /* Serves iovas[0..count) from the view while they hit: the common case's loop, else the general lookup.
  * Returns how many it translated. */
-SMMU_INL_VECTOR static inline size_t smmu_inl_serve(const smmu_fast_view *v, const smmu_fast_stream *b, uint32_t need,
+SMMU_INL_VECTOR static inline size_t smmuinl_serve(const smmu_fast_view *v, const smmu_fast_stream *b, uint32_t need,
                                     const uint64_t *iovas, uint64_t *out_pas, size_t count)
 {
     if (__builtin_expect(v->one_probe_class < 8u, 1))   /* the general lookup would probe that set alone too */
-        return smmu_inl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
+        return smmuinl_run8(v->tags, v->asids, v->outputs, v->info, v->set_mask, b->salt, b->tag_base, b->asid,
                              v->one_probe_class, need, iovas, out_pas, count);
-    return smmu_inl_serve_any(v, b, need, iovas, out_pas, count);
+    return smmuinl_serve_any(v, b, need, iovas, out_pas, count);
 }
 
 /* The rights an access needs (the info byte's layout); 0 for an invalid access. */
-static inline uint32_t smmu_inl_need(uint32_t access)
+static inline uint32_t smmuinl_need(uint32_t access)
 {
     uint32_t kinds = access & 7u;
     if ((access & ~0xfu) != 0)
@@ -590,7 +591,7 @@ static inline uint32_t smmu_inl_need(uint32_t access)
 }
 
 /* The stream record of a call the view can serve, or NULL (then the library decides). */
-static inline const smmu_fast_stream *smmu_inl_stream(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
+static inline const smmu_fast_stream *smmuinl_stream(const smmu_fast_view *v, smmu_t smmu, uint32_t stream_id)
 {
     const smmu_fast_stream *s;
     if (v->handle != smmu || stream_id >= v->num_stream_ids)
@@ -599,13 +600,13 @@ static inline const smmu_fast_stream *smmu_inl_stream(const smmu_fast_view *v, s
     return s->bank < 0 ? NULL : s;
 }
 
-__attribute__((unused)) static inline int32_t smmu_inl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
+__attribute__((unused)) static inline int32_t smmuinl_translate(smmu_t smmu, uint32_t stream_id, uint64_t iova, uint32_t access,
                                          uint64_t *out_pa)
 {
-    smmu_fast_view *v = smmu_inl_view(smmu);
-    const smmu_fast_stream *b = smmu_inl_stream(v, smmu, stream_id);
-    uint32_t need = smmu_inl_need(access);
-    if (b != NULL && need != 0 && out_pa != NULL && smmu_inl_serve(v, b, need, &iova, out_pa, 1) == 1) {
+    smmu_fast_view *v = smmuinl_view(smmu);
+    const smmu_fast_stream *b = smmuinl_stream(v, smmu, stream_id);
+    uint32_t need = smmuinl_need(access);
+    if (b != NULL && need != 0 && out_pa != NULL && smmuinl_serve(v, b, need, &iova, out_pa, 1) == 1) {
         v->hits++;
         return 0;
     }
@@ -614,17 +615,17 @@ __attribute__((unused)) static inline int32_t smmu_inl_translate(smmu_t smmu, ui
 
 /* Out of line: a batch's call costs nothing next to its translations, and inlined it would make every
  * function that also translates one at a time save the registers a batch loop needs. */
-__attribute__((unused, noinline)) static int32_t smmu_inl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
+__attribute__((unused, noinline)) static int32_t smmuinl_translate_batch(smmu_t smmu, uint32_t stream_id, const uint64_t *iovas,
                                                uint64_t *out_pas, size_t count, uint32_t access, size_t *out_done)
 {
-    smmu_fast_view *v = smmu_inl_view(smmu);
-    const smmu_fast_stream *b = smmu_inl_stream(v, smmu, stream_id);
-    uint32_t need = smmu_inl_need(access);
+    smmu_fast_view *v = smmuinl_view(smmu);
+    const smmu_fast_stream *b = smmuinl_stream(v, smmu, stream_id);
+    uint32_t need = smmuinl_need(access);
     size_t i = 0, done = 0;
     int32_t rc;
     if (b == NULL || need == 0 || iovas == NULL || out_pas == NULL || out_done == NULL || count > 0x7fffffffu)
         return (smmu_translate_batch)(smmu, stream_id, iovas, out_pas, count, access, out_done);
-    i = smmu_inl_serve(v, b, need, iovas, out_pas, count);
+    i = smmuinl_serve(v, b, need, iovas, out_pas, count);
     v->hits += i;   /* before the library's part: a handler it calls sees every translation so far */
     if (i == count) {
         *out_done = count;
@@ -636,9 +637,9 @@ __attribute__((unused, noinline)) static int32_t smmu_inl_translate_batch(smmu_t
 }
 
 #define smmu_translate(smmu, stream_id, iova, access, out_pa) \
-    smmu_inl_translate((smmu), (stream_id), (iova), (access), (out_pa))
+    smmuinl_translate((smmu), (stream_id), (iova), (access), (out_pa))
 #define smmu_translate_batch(smmu, stream_id, iovas, out_pas, count, access, out_done) \
-    smmu_inl_translate_batch((smmu), (stream_id), (iovas), (out_pas), (count), (access), (out_done))
+    smmuinl_translate_batch((smmu), (stream_id), (iovas), (out_pas), (count), (access), (out_done))
 
 #endif /* __GNUC__ && !SMMU_NO_INLINE */
 

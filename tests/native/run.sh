@@ -13,8 +13,9 @@
 # LIBDIR holds libsmmu.so (dotnet publish src/Smmu.Interop -c Release -o LIBDIR). Binaries go to
 # tests/native/build/ (gitignored). Besides the drivers' own checks, three checks of this script:
 # the header compiles as C++11 and as C99 (warnings as errors, pedantic; also with -march=native for
-# the inline fast path's vector probe), every smmu_* function the header declares (SMMU_NO_INLINE: the
-# inline helpers are not exports) is exported by the library and vice versa, layout.c compiles.
+# the inline fast path's vector probe), every smmu_* function the header declares — inline fast path
+# included: its static helpers are named smmuinl_*, outside the exported namespace — is exported by the
+# library and vice versa, layout.c compiles.
 # Ends with exactly one line "N passed, M failed"; exit status 0 iff M == 0.
 set -uo pipefail
 
@@ -118,7 +119,7 @@ if [ $sanitize = 0 ]; then
     fi
 
     # Declared functions (comments and macros gone after the preprocessor) vs exported symbols.
-    declared=$(gcc -E -P -DSMMU_NO_INLINE -x c "$header" | grep -oE '\bsmmu_[a-z0-9_]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
+    declared=$(gcc -E -P -x c "$header" | grep -oE '\bsmmu_[a-z0-9_]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u)
     exported=$(nm -D --defined-only "$libdir/libsmmu.so" | awk '{print $NF}' | sed 's/@.*//' | grep '^smmu_' | sort -u)
     if [ -z "$declared" ] || [ -z "$exported" ]; then
         bad "exports: could not list the header's functions ($(echo "$declared" | grep -c .)) or the library's symbols ($(echo "$exported" | grep -c .))"

@@ -6,7 +6,7 @@
  * value can do reads or writes outside the model, or crashes", "0, a handle of the wrong kind, or an
  * instance handle whose instance was destroyed gives SMMU_EBADF", and for the inline path: "a destroyed
  * instance's view has handle 0xffffffff, which no smmu_t is, so every call goes to the library: EBADF".
- * But a caller can pass 0xffffffff: smmu_inl_view() takes slot 0xffffffff & 1023 = 1023, whose view, once
+ * But a caller can pass 0xffffffff: smmuinl_view() takes slot 0xffffffff & 1023 = 1023, whose view, once
  * an instance there was destroyed, has handle 0xffffffff (equal to the argument), and still its
  * num_stream_ids and its pointers to the freed stream records and TLB columns (Translator.Dispose only
  * resets the handle). So smmu_translate(0xffffffff, ...) reads freed memory, and may answer 0 with a PA
