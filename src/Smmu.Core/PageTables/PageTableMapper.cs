@@ -264,14 +264,14 @@ internal sealed class PageTableMapper
     /// </summary>
     private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes)
     {
-        int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, out ulong table);
+        int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, out ulong table, out int index);
         if (rc != SmmuError.Ok)
         {
             if (rc == SmmuError.NoMemory)
                 RollBack(format, root, va, va);   // no leaf written: only the created tables go back
             return rc;
         }
-        ref ulong leaf = ref _pool.Descriptor(table, format.IndexOf(va, Geometry.LastLevel));
+        ref ulong leaf = ref _pool.Descriptor(table, index);
         if (Pte.IsValid(leaf))
             return SmmuError.Exists;
         leaf = Pte.Leaf(pa, attributes, Geometry.LastLevel);
@@ -281,14 +281,15 @@ internal sealed class PageTableMapper
 
     /// <summary>
     /// Descends from <paramref name="root"/> to the table at <paramref name="leafLevel"/> that holds <paramref name="va"/>'s
-    /// slot, creating the tables missing on the way and logging each (<see cref="RollBack"/> gives them back). Exists when
+    /// slot (<paramref name="leafIndex"/>), creating the tables missing on the way and logging each (<see cref="RollBack"/> gives them back). Exists when
     /// a block covers va on the way — always before anything was created, since a table this call creates is empty;
     /// NoMemory when the pool runs out. The index shift steps down one level's bits at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong table)
+    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong table, out int leafIndex)
     {
         table = root;
+        leafIndex = 0;
         int shift = format.LevelShift(format.StartLevel);
         ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
         for (int level = format.StartLevel; level < leafLevel; level++)
@@ -311,6 +312,7 @@ internal sealed class PageTableMapper
             _pool.ValidCount(table)++;
             table = next;
         }
+        leafIndex = (int)((va >> shift) & indexMask);
         return SmmuError.Ok;
     }
 
@@ -322,13 +324,13 @@ internal sealed class PageTableMapper
     private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes, int forcedLeafLevel)
     {
         int leafLevel = forcedLeafLevel == LargestLeaves ? format.LeafLevel(va, pa, end - va) : forcedLeafLevel;
-        int rc = DescendCreatingTables(format, root, va, leafLevel, out ulong table);
+        int rc = DescendCreatingTables(format, root, va, leafLevel, out ulong table, out int firstIndex);
         if (rc != SmmuError.Ok)
             return rc;
         ulong leafSize = format.LevelSize(leafLevel);
         int lastIndex = format.EntriesAt(leafLevel) - 1;
         ref int valid = ref _pool.ValidCount(table);
-        for (int index = format.IndexOf(va, leafLevel); ; index++)
+        for (int index = firstIndex; ; index++)
         {
             ref ulong slot = ref _pool.Descriptor(table, index);
             if (Pte.IsValid(slot))
