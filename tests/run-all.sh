@@ -74,7 +74,10 @@ done
 
 # The table pool at PA 0 and at a random 64 KiB-aligned base: no test may depend on where the pool
 # lies, and no part of the model may take a table address for "no table" (TestSmmu.DefaultConfig).
-random_base=$(printf '0x%x' $(( (RANDOM * 32768 + RANDOM) % 65536 * 65536 )))
+# A random 64 KiB-aligned base below 0x3000_0000: the default 64 MiB pool then ends below 1 GiB, clear of the
+# IPA windows the stage-2 and nesting tests map next to the identity-mapped pool (1 GiB, 2 GiB). A base at
+# 0x7f550000 once put the pool over the 2 GiB window: EEXIST in 13 tests, a collision in the tests, not a bug.
+random_base=$(printf '0x%x' $(( (RANDOM * 32768 + RANDOM) % 12288 * 65536 )))
 for base in 0 "$random_base"; do
     echo "== xunit: Smmu.Core.Tests with the table pool at $base (SMMU_TEST_POOL_BASE)"
     SMMU_TEST_POOL_BASE=$base SMMU_EXPECT_SIMD_WIDTH=$natural_width dotnet test tests/Smmu.Core.Tests -c Release --no-build -nologo \
