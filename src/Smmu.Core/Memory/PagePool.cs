@@ -38,7 +38,8 @@ internal sealed unsafe class PagePool : IDisposable
     private readonly sbyte[] _freeOrder;       // order of the free block a frame heads, or -1
     private readonly byte[] _blockOrder;       // order of the table block a frame heads
     private readonly sbyte[] _level;           // level of the table covering a frame, or FreeFrame
-    private readonly int[] _validCount;        // valid descriptors of the table a frame heads
+    private readonly NativeBuffer<int> _validCounts;   // valid descriptors of the table a frame heads
+    private int* _validCount;                  // _validCounts.Pointer: indexed without a bounds check (frames come from the pool)
     // Recently freed single frames, not yet merged with their buddies (LIFO): a map that takes a 4 KiB table
     // and the unmap that frees it would otherwise split and merge a whole 1 MiB block every time.
     private readonly int[] _quick = new int[QuickCapacity];
@@ -74,7 +75,8 @@ internal sealed unsafe class PagePool : IDisposable
         _freeOrder = new sbyte[PageCount];
         _blockOrder = new byte[PageCount];
         _level = new sbyte[PageCount];
-        _validCount = new int[PageCount];
+        _validCounts = new NativeBuffer<int>((nuint)PageCount);
+        _validCount = _validCounts.Pointer;
         Array.Fill(_freeOrder, (sbyte)None);
         Array.Fill(_level, FreeFrame);
         Array.Fill(_freeHead, None);
@@ -113,9 +115,8 @@ internal sealed unsafe class PagePool : IDisposable
         {
             // The common case of a map that needs a 4 KiB table, inlined: the frame freed last.
             int single = _quick[--_quickCount];
-            Debug.Assert(IsZero(single, 0), "a free block is all-zero");
-            _blockOrder[single] = 0;
-            _validCount[single] = 0;
+            // A held-back frame was a one-frame table, emptied: its block order is 0 and its count 0 already.
+            Debug.Assert(IsZero(single, 0) && _blockOrder[single] == 0 && _validCount[single] == 0, "a free frame is all-zero and counts none");
             _level[single] = (sbyte)level;
             FreePages--;
             tablePa = Base + ((ulong)single << Geometry.FrameShift);
@@ -370,11 +371,23 @@ internal sealed unsafe class PagePool : IDisposable
     /// <summary>Valid descriptors in the table at <paramref name="tablePa"/>.</summary>
     public ref int ValidCount(ulong tablePa) => ref _validCount[FrameIndex(tablePa)];
 
+    /// <summary>
+    /// The tables' descriptors and valid counts addressed by PA, for a hot path to keep in registers through its stores
+    /// (valid until the pool is disposed; the owner checks that before every call).
+    /// </summary>
+    public TableMemory Tables
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_host - Base, _validCount - _baseFrame);
+    }
+
     /// <summary>Frees the memory; the pool must not be used afterwards (its owner checks that).</summary>
     public void Dispose()
     {
         _host = null;
+        _validCount = null;
         _memory.Dispose();
+        _validCounts.Dispose();
     }
 
     private void Push(int frame, int order)

@@ -172,42 +172,46 @@ internal sealed class PageTableMapper
     /// <see cref="UnmapLevel"/> would. False, with nothing changed, when a block covers the page (it must be
     /// split: the general path). <paramref name="mapped"/> says a page was there.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // folds into SmmuInstance.Unmap: one frame for the common call
     private bool UnmapOnePage(in TableFormat format, ulong root, ulong va, out bool mapped)
     {
         mapped = false;
+        TableMemory tables = _pool.Tables;   // the format's fields and the pool's bases in registers through the stores below
+        int startLevel = format.StartLevel, levelBits = format.LevelBits;
+        ulong tableMask = Pte.TableAddressMask(format.PageShift);
         ulong table = root, parent = 0;   // parent and parentIndex: the slot that points at table (below the root)
         int parentIndex = 0;
-        int level = format.StartLevel;
+        int level = startLevel;
         int shift = format.LevelShift(level);
         ulong indexMask = (ulong)format.EntriesAt(level) - 1;
+        ulong pte;
+        int index;
         for (; ; level++)
         {
-            int index = (int)((va >> shift) & indexMask);
-            shift -= format.LevelBits;
-            indexMask = (1UL << format.LevelBits) - 1;
-            ulong pte = _pool.Descriptor(table, index);
+            index = (int)((va >> shift) & indexMask);
+            shift -= levelBits;
+            indexMask = (1UL << levelBits) - 1;
+            pte = tables.Descriptor(table, index);
             if (!Pte.IsValid(pte))
                 return true;   // a hole: nothing to unmap
-            if (Pte.IsTable(pte, level))
-            {
-                parent = table;
-                parentIndex = index;
-                table = Pte.TableAddress(pte, format.PageShift);
-                continue;
-            }
-            if (level != Geometry.LastLevel)
-                return false;  // a block larger than the page
-            _removedGlobal |= format.Stage == 1 && Pte.IsGlobal(pte);
-            Clear(table, index);
-            break;
+            if (!Pte.IsTable(pte, level))
+                break;
+            parent = table;
+            parentIndex = index;
+            table = pte & tableMask;
         }
+        if (level != Geometry.LastLevel)
+            return false;  // a block larger than the page
+        _removedGlobal |= format.Stage == 1 && Pte.IsGlobal(pte);
+        tables.Descriptor(table, index) = 0;
         mapped = true;
-        if (level == format.StartLevel || _pool.ValidCount(table) != 0)
+        if (--tables.ValidCount(table) != 0 || level == startLevel)
             return true;
         // The leaf's table emptied: unlinked and freed (or deferred); its parent in turn only if that emptied it too.
-        Clear(parent, parentIndex);
+        tables.Descriptor(parent, parentIndex) = 0;
+        int parentValid = --tables.ValidCount(parent);
         Release(table);
-        if (level - 1 > format.StartLevel && _pool.ValidCount(parent) == 0)
+        if (parentValid == 0 && level - 1 > startLevel)
             ReleaseEmptiedAncestors(format, root, va, level - 1);
         return true;
     }
@@ -262,6 +266,7 @@ internal sealed class PageTableMapper
     /// then the leaf. A block or page in the way is Exists, found before anything is created; a pool that runs out
     /// is NoMemory, after the tables this call created went back, last first (<see cref="RollBack"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // folds into SmmuInstance.Map: one frame for the common call
     private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes)
     {
         int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, out ulong table, out int index);
@@ -271,11 +276,12 @@ internal sealed class PageTableMapper
                 RollBack(format, root, va, va);   // no leaf written: only the created tables go back
             return rc;
         }
-        ref ulong leaf = ref _pool.Descriptor(table, index);
+        TableMemory tables = _pool.Tables;
+        ref ulong leaf = ref tables.Descriptor(table, index);
         if (Pte.IsValid(leaf))
             return SmmuError.Exists;
         leaf = Pte.Leaf(pa, attributes, Geometry.LastLevel);
-        _pool.ValidCount(table)++;
+        tables.ValidCount(table)++;
         return SmmuError.Ok;
     }
 
@@ -286,32 +292,38 @@ internal sealed class PageTableMapper
     /// NoMemory when the pool runs out. The index shift steps down one level's bits at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong table, out int leafIndex)
+    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong leafTable, out int leafIndex)
     {
-        table = root;
-        leafIndex = 0;
+        TableMemory tables = _pool.Tables;   // the format's fields and the pool's bases in registers through the stores below
+        int levelBits = format.LevelBits;
+        ulong tableMask = Pte.TableAddressMask(format.PageShift);
+        ulong table = root;
         int shift = format.LevelShift(format.StartLevel);
         ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
+        leafTable = 0;
+        leafIndex = 0;
         for (int level = format.StartLevel; level < leafLevel; level++)
         {
             int index = (int)((va >> shift) & indexMask);
-            ref ulong slot = ref _pool.Descriptor(table, index);
-            shift -= format.LevelBits;
-            indexMask = (1UL << format.LevelBits) - 1;
-            if (Pte.IsTable(slot, level))
+            ref ulong slot = ref tables.Descriptor(table, index);
+            shift -= levelBits;
+            indexMask = (1UL << levelBits) - 1;
+            ulong pte = slot;
+            if (Pte.IsTable(pte, level))
             {
-                table = Pte.TableAddress(slot, format.PageShift);
+                table = pte & tableMask;
                 continue;
             }
-            if (Pte.IsValid(slot))
+            if (Pte.IsValid(pte))
                 return SmmuError.Exists;   // a block already covers va
             if (!_pool.TryAllocate(format.TableOrder(level + 1), level + 1, out ulong next, out bool recentlyFreed))
                 return SmmuError.NoMemory;
             LogCreated(table, index, next, recentlyFreed);
             slot = Pte.Table(next);
-            _pool.ValidCount(table)++;
+            tables.ValidCount(table)++;
             table = next;
         }
+        leafTable = table;
         leafIndex = (int)((va >> shift) & indexMask);
         return SmmuError.Ok;
     }

@@ -66,7 +66,11 @@ internal static class Pte
 
     /// <summary>The next-level table a table descriptor points at (its granule's alignment: [47:g]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong pte, int pageShift) => pte & AddressMask & ~((1UL << pageShift) - 1);
+    public static ulong TableAddress(ulong pte, int pageShift) => pte & TableAddressMask(pageShift);
+
+    /// <summary>The bits of a table descriptor that hold the next table's address (<see cref="TableAddress"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong TableAddressMask(int pageShift) => AddressMask & ~((1UL << pageShift) - 1);
 
     /// <summary>The output address of a leaf covering 2^<paramref name="leafShift"/> bytes, aligned to its size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
