@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Smmu.Core.Domains;
 using Smmu.Core.Maintenance;
 using Smmu.Core.PageTables;
@@ -15,6 +16,9 @@ public sealed partial class SmmuInstance
     /// size 0, neither READ nor WRITE, unknown bits, GLOBAL on a stage-2 domain); Range (outside the domain's
     /// half, or the PA beyond 2^oas); Exists (overlap); NoMemory (pool exhausted). A failed map changes nothing.
     /// </summary>
+    // Inlined into its caller (the smmu_map export: one frame from the C call to the descriptor store); no frame zeroing:
+    // every local is assigned before use (C#'s rule).
+    [MethodImpl(MethodImplOptions.AggressiveInlining), SkipLocalsInit]
     public int Map(DomainHandle domain, ulong iova, ulong pa, ulong size, SmmuProt prot)
     {
         ThrowIfDisposed();
@@ -33,6 +37,7 @@ public sealed partial class SmmuInstance
     /// Returns the bytes unmapped (0 if nothing was mapped), or BadHandle, Invalid, Range, NoMemory (no
     /// table for a split; nothing changed).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining), SkipLocalsInit]   // as Map
     public long Unmap(DomainHandle domain, ulong iova, ulong size)
     {
         ThrowIfDisposed();

@@ -68,7 +68,13 @@ internal sealed class PageTableMapper
         ulong attributes = format.Stage == 2 ? Stage2Pte.AttributesFor(prot) : Pte.AttributesFor(prot);
         _createdCount = 0;
         if (size == format.GranuleSize)
-            return MapOnePage(format, root, iova, pa, attributes);   // one page: the only leaf that fits, whatever leafLevel asked
+        {
+            // One page: the only leaf that fits, whatever leafLevel asked. With the 4 KiB granule as a constant, the
+            // inlined descent's shifts and masks are constants too (fewer registers, fewer spills).
+            return format.PageShift == Geometry.Granule4K
+                ? MapOnePage(format, root, iova, pa, attributes, Geometry.Granule4K)
+                : MapOnePageAnyGranule(format, root, iova, pa, attributes);
+        }
         return MapRange(format, root, iova, pa, size, attributes, leafLevel);
     }
 
@@ -124,7 +130,10 @@ internal sealed class PageTableMapper
         _removedGlobal = false;
         _deferFrees = deferFrees;
         _deferred = default;
-        if (size == format.GranuleSize && UnmapOnePage(format, root, iova, out bool pageMapped))
+        if (size == format.GranuleSize
+            && (format.PageShift == Geometry.Granule4K   // as in Map: the 4 KiB granule's descent with constant shifts
+                ? UnmapOnePage(format, root, iova, Geometry.Granule4K, out bool pageMapped)
+                : UnmapOnePageAnyGranule(format, root, iova, out pageMapped)))
         {
             // The common driver call (dma_unmap_page): one page, no block to split.
             removedGlobal = _removedGlobal;
@@ -173,12 +182,13 @@ internal sealed class PageTableMapper
     /// split: the general path). <paramref name="mapped"/> says a page was there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]   // folds into SmmuInstance.Unmap: one frame for the common call
-    private bool UnmapOnePage(in TableFormat format, ulong root, ulong va, out bool mapped)
+    private bool UnmapOnePage(in TableFormat format, ulong root, ulong va, int pageShift, out bool mapped)
     {
+        Debug.Assert(pageShift == format.PageShift);
         mapped = false;
         TableMemory tables = _pool.Tables;   // the format's fields and the pool's bases in registers through the stores below
-        int startLevel = format.StartLevel, levelBits = format.LevelBits;
-        ulong tableMask = Pte.TableAddressMask(format.PageShift);
+        int startLevel = format.StartLevel, levelBits = pageShift - 3;
+        ulong tableMask = Pte.TableAddressMask(pageShift);
         ulong table = root, parent = 0;   // parent and parentIndex: the slot that points at table (below the root)
         int parentIndex = 0;
         int level = startLevel;
@@ -215,6 +225,11 @@ internal sealed class PageTableMapper
             ReleaseEmptiedAncestors(format, root, va, level - 1);
         return true;
     }
+
+    /// <summary><see cref="UnmapOnePage"/> for the 16 and 64 KiB granules, out of line.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool UnmapOnePageAnyGranule(in TableFormat format, ulong root, ulong va, out bool mapped) =>
+        UnmapOnePage(format, root, va, format.PageShift, out mapped);
 
     /// <summary>
     /// Unlinks and frees (or defers) the emptied table at <paramref name="level"/> on the way to <paramref name="va"/>,
@@ -267,9 +282,9 @@ internal sealed class PageTableMapper
     /// is NoMemory, after the tables this call created went back, last first (<see cref="RollBack"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]   // folds into SmmuInstance.Map: one frame for the common call
-    private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes)
+    private int MapOnePage(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes, int pageShift)
     {
-        int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, out ulong table, out int index);
+        int rc = DescendCreatingTables(format, root, va, Geometry.LastLevel, pageShift, out ulong table, out int index);
         if (rc != SmmuError.Ok)
         {
             if (rc == SmmuError.NoMemory)
@@ -285,6 +300,11 @@ internal sealed class PageTableMapper
         return SmmuError.Ok;
     }
 
+    /// <summary><see cref="MapOnePage"/> for the 16 and 64 KiB granules, out of line.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int MapOnePageAnyGranule(in TableFormat format, ulong root, ulong va, ulong pa, ulong attributes) =>
+        MapOnePage(format, root, va, pa, attributes, format.PageShift);
+
     /// <summary>
     /// Descends from <paramref name="root"/> to the table at <paramref name="leafLevel"/> that holds <paramref name="va"/>'s
     /// slot (<paramref name="leafIndex"/>), creating the tables missing on the way and logging each (<see cref="RollBack"/> gives them back). Exists when
@@ -292,11 +312,12 @@ internal sealed class PageTableMapper
     /// NoMemory when the pool runs out. The index shift steps down one level's bits at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, out ulong leafTable, out int leafIndex)
+    private int DescendCreatingTables(in TableFormat format, ulong root, ulong va, int leafLevel, int pageShift, out ulong leafTable, out int leafIndex)
     {
+        Debug.Assert(pageShift == format.PageShift);
         TableMemory tables = _pool.Tables;   // the format's fields and the pool's bases in registers through the stores below
-        int levelBits = format.LevelBits;
-        ulong tableMask = Pte.TableAddressMask(format.PageShift);
+        int levelBits = pageShift - 3;
+        ulong tableMask = Pte.TableAddressMask(pageShift);
         ulong table = root;
         int shift = format.LevelShift(format.StartLevel);
         ulong indexMask = (ulong)format.EntriesAt(format.StartLevel) - 1;
@@ -336,7 +357,7 @@ internal sealed class PageTableMapper
     private int MapRun(in TableFormat format, ulong root, ref ulong va, ref ulong pa, ulong end, ulong attributes, int forcedLeafLevel)
     {
         int leafLevel = forcedLeafLevel == LargestLeaves ? format.LeafLevel(va, pa, end - va) : forcedLeafLevel;
-        int rc = DescendCreatingTables(format, root, va, leafLevel, out ulong table, out int firstIndex);
+        int rc = DescendCreatingTables(format, root, va, leafLevel, format.PageShift, out ulong table, out int firstIndex);
         if (rc != SmmuError.Ok)
             return rc;
         ulong leafSize = format.LevelSize(leafLevel);
