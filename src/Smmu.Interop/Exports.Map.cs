@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Smmu.Core;
 
@@ -5,7 +6,8 @@ namespace Smmu.Interop;
 
 internal static unsafe partial class Exports
 {
-    [UnmanagedCallersOnly(EntryPoint = "smmu_map")]
+    // No frame zeroing for the per-transaction exports: every local is assigned before use (C#'s rule).
+    [UnmanagedCallersOnly(EntryPoint = "smmu_map"), SkipLocalsInit]
     public static int Map(uint smmu, uint domain, ulong iova, ulong pa, ulong size, uint prot)
     {
         try
@@ -20,7 +22,7 @@ internal static unsafe partial class Exports
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "smmu_unmap")]
+    [UnmanagedCallersOnly(EntryPoint = "smmu_unmap"), SkipLocalsInit]
     public static long Unmap(uint smmu, uint domain, ulong iova, ulong size)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Smmu.Core;
 
@@ -18,7 +19,8 @@ internal static unsafe partial class Exports
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "smmu_translate")]
+    // No frame zeroing for the per-transaction exports: every local is assigned before use (C#'s rule).
+    [UnmanagedCallersOnly(EntryPoint = "smmu_translate"), SkipLocalsInit]
     public static int Translate(uint smmu, uint streamId, ulong iova, uint access, ulong* outPa)
     {
         try
@@ -38,7 +40,7 @@ internal static unsafe partial class Exports
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "smmu_translate_batch")]
+    [UnmanagedCallersOnly(EntryPoint = "smmu_translate_batch"), SkipLocalsInit]
     public static int TranslateBatch(uint smmu, uint streamId, ulong* iovas, ulong* outPas, nuint count, uint access, nuint* outDone)
     {
         try

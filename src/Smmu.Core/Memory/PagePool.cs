@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using Smmu.Core.PageTables;
 
@@ -36,10 +37,10 @@ internal sealed unsafe class PagePool : IDisposable
     private readonly int[] _freeBlocks = new int[MaxOrder + 1];   // blocks on each list
     private readonly int[] _next, _prev;       // free-list links, by frame index
     private readonly sbyte[] _freeOrder;       // order of the free block a frame heads, or -1
-    private readonly byte[] _blockOrder;       // order of the table block a frame heads
-    private readonly sbyte[] _level;           // level of the table covering a frame, or FreeFrame
-    private readonly NativeBuffer<int> _validCounts;   // valid descriptors of the table a frame heads
-    private int* _validCount;                  // _validCounts.Pointer: indexed without a bounds check (frames come from the pool)
+    // Per frame: the level of the table covering it (or FreeFrame), and for a frame that heads a table its block order and
+    // valid count. Native, indexed without a bounds check: every frame index comes from a pool address.
+    private readonly NativeBuffer<PoolFrame> _frameBuffer;
+    private PoolFrame* _frames;                // _frameBuffer.Pointer; null once disposed
     // Recently freed single frames, not yet merged with their buddies (LIFO): a map that takes a 4 KiB table
     // and the unmap that frees it would otherwise split and merge a whole 1 MiB block every time.
     private readonly int[] _quick = new int[QuickCapacity];
@@ -73,12 +74,11 @@ internal sealed unsafe class PagePool : IDisposable
         _next = new int[PageCount];
         _prev = new int[PageCount];
         _freeOrder = new sbyte[PageCount];
-        _blockOrder = new byte[PageCount];
-        _level = new sbyte[PageCount];
-        _validCounts = new NativeBuffer<int>((nuint)PageCount);
-        _validCount = _validCounts.Pointer;
+        _frameBuffer = new NativeBuffer<PoolFrame>((nuint)PageCount);
+        _frames = _frameBuffer.Pointer;
         Array.Fill(_freeOrder, (sbyte)None);
-        Array.Fill(_level, FreeFrame);
+        for (int frame = 0; frame < PageCount; frame++)
+            _frames[frame].Level = FreeFrame;
         Array.Fill(_freeHead, None);
         // Carve the pool into the largest blocks aligned in physical address, and push them highest
         // first, so that the lowest address is handed out first.
@@ -114,10 +114,10 @@ internal sealed unsafe class PagePool : IDisposable
         if (recentlyFreed)
         {
             // The common case of a map that needs a 4 KiB table, inlined: the frame freed last.
-            int single = _quick[--_quickCount];
+            int single = Quick(--_quickCount);
             // A held-back frame was a one-frame table, emptied: its block order is 0 and its count 0 already.
-            Debug.Assert(IsZero(single, 0) && _blockOrder[single] == 0 && _validCount[single] == 0, "a free frame is all-zero and counts none");
-            _level[single] = (sbyte)level;
+            Debug.Assert(IsZero(single, 0) && _frames[single].BlockOrder == 0 && _frames[single].ValidCount == 0, "a free frame is all-zero and counts none");
+            _frames[single].Level = (sbyte)level;
             FreePages--;
             tablePa = Base + ((ulong)single << Geometry.FrameShift);
             return true;
@@ -147,10 +147,10 @@ internal sealed unsafe class PagePool : IDisposable
             Push(frame + (1 << k), k);   // the upper half goes back; the lower half is split further or taken
         }
         Debug.Assert(IsZero(frame, order), "a free block is all-zero");
-        _blockOrder[frame] = (byte)order;
-        _validCount[frame] = 0;
+        _frames[frame].BlockOrder = (byte)order;
+        _frames[frame].ValidCount = 0;
         for (int f = frame; f < frame + (1 << order); f++)
-            _level[f] = (sbyte)level;
+            _frames[f].Level = (sbyte)level;
         FreePages -= 1 << order;
         tablePa = Base + ((ulong)frame << Geometry.FrameShift);
         return true;
@@ -186,14 +186,14 @@ internal sealed unsafe class PagePool : IDisposable
     public void Free(ulong tablePa)
     {
         int frame = FrameIndex(tablePa);
-        if (_blockOrder[frame] == 0 && _quickCount < QuickCapacity)
+        if (_frames[frame].BlockOrder == 0 && _quickCount < QuickCapacity)
         {
             // The common case of an unmap that empties a 4 KiB table, inlined: held back, not merged.
-            Debug.Assert(_level[frame] != FreeFrame, "double free of a table");
-            Debug.Assert(_validCount[frame] == 0 && IsZero(frame, 0), "only an empty table is freed as it is");
-            _level[frame] = FreeFrame;
+            Debug.Assert(_frames[frame].Level != FreeFrame, "double free of a table");
+            Debug.Assert(_frames[frame].ValidCount == 0 && IsZero(frame, 0), "only an empty table is freed as it is");
+            _frames[frame].Level = FreeFrame;
             FreePages++;
-            _quick[_quickCount++] = frame;
+            Quick(_quickCount++) = frame;
         }
         else
         {
@@ -205,7 +205,7 @@ internal sealed unsafe class PagePool : IDisposable
     private void FreeAndMerge(int frame)
     {
         MarkFree(frame);
-        Merge(frame, _blockOrder[frame]);
+        Merge(frame, _frames[frame].BlockOrder);
     }
 
     /// <summary>
@@ -219,11 +219,11 @@ internal sealed unsafe class PagePool : IDisposable
         if (recentlyFreed)
         {
             Debug.Assert(_quickCount < QuickCapacity);
-            _quick[_quickCount++] = frame;
+            Quick(_quickCount++) = frame;
         }
         else
         {
-            Merge(frame, _blockOrder[frame]);
+            Merge(frame, _frames[frame].BlockOrder);
         }
     }
 
@@ -234,7 +234,7 @@ internal sealed unsafe class PagePool : IDisposable
         int count = _quickCount;
         _quickCount = 0;
         for (int i = 0; i < count; i++)
-            Merge(_quick[i], 0);
+            Merge(Quick(i), 0);
     }
 
     private bool HasBlockOf(int order)
@@ -250,11 +250,11 @@ internal sealed unsafe class PagePool : IDisposable
     /// <summary>The table block at <paramref name="frame"/> is free from now on (counted, its frames marked).</summary>
     private void MarkFree(int frame)
     {
-        int order = _blockOrder[frame];
-        Debug.Assert(_level[frame] != FreeFrame, "double free of a table");
-        Debug.Assert(_validCount[frame] == 0 && IsZero(frame, order), "only an empty table is freed as it is");
+        int order = _frames[frame].BlockOrder;
+        Debug.Assert(_frames[frame].Level != FreeFrame, "double free of a table");
+        Debug.Assert(_frames[frame].ValidCount == 0 && IsZero(frame, order), "only an empty table is freed as it is");
         for (int f = frame; f < frame + (1 << order); f++)
-            _level[f] = FreeFrame;
+            _frames[f].Level = FreeFrame;
         FreePages += 1 << order;
     }
 
@@ -281,7 +281,7 @@ internal sealed unsafe class PagePool : IDisposable
     public void Defer(ref PageList list, ulong tablePa)
     {
         int frame = FrameIndex(tablePa);
-        Debug.Assert(_level[frame] != FreeFrame && _validCount[frame] == 0, "only an empty table in use is deferred");
+        Debug.Assert(_frames[frame].Level != FreeFrame && _frames[frame].ValidCount == 0, "only an empty table in use is deferred");
         _next[frame] = None;
         if (list.HeadPlusOne == 0)
             list.HeadPlusOne = frame + 1;
@@ -289,7 +289,7 @@ internal sealed unsafe class PagePool : IDisposable
             _next[list.TailPlusOne - 1] = frame;
         list.TailPlusOne = frame + 1;
         list.Tables++;
-        list.Frames += 1 << _blockOrder[frame];
+        list.Frames += 1 << _frames[frame].BlockOrder;
     }
 
     /// <summary>Appends <paramref name="other"/> to <paramref name="list"/>; <paramref name="other"/> becomes empty.</summary>
@@ -323,8 +323,8 @@ internal sealed unsafe class PagePool : IDisposable
     public void ZeroAndFree(ulong tablePa)
     {
         int frame = FrameIndex(tablePa);
-        new Span<byte>(_host + ((nuint)frame << Geometry.FrameShift), (int)(Geometry.FrameSize << _blockOrder[frame])).Clear();
-        _validCount[frame] = 0;
+        new Span<byte>(_host + ((nuint)frame << Geometry.FrameShift), (int)(Geometry.FrameSize << _frames[frame].BlockOrder)).Clear();
+        _frames[frame].ValidCount = 0;
         Free(tablePa);
     }
 
@@ -333,7 +333,7 @@ internal sealed unsafe class PagePool : IDisposable
     public bool Contains(ulong pa) => pa - Base <= Bytes - Geometry.DescriptorSize;
 
     /// <summary>The level of the table covering <paramref name="pa"/> (a pool address), or -1 for free memory.</summary>
-    public int LevelOfPage(ulong pa) => _level[FrameIndex(pa)];
+    public int LevelOfPage(ulong pa) => _frames[FrameIndex(pa)].Level;
 
     /// <summary>The descriptor at <paramref name="index"/> of the table at <paramref name="tablePa"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -369,7 +369,7 @@ internal sealed unsafe class PagePool : IDisposable
     }
 
     /// <summary>Valid descriptors in the table at <paramref name="tablePa"/>.</summary>
-    public ref int ValidCount(ulong tablePa) => ref _validCount[FrameIndex(tablePa)];
+    public ref int ValidCount(ulong tablePa) => ref _frames[FrameIndex(tablePa)].ValidCount;
 
     /// <summary>
     /// The tables' descriptors and valid counts addressed by PA, for a hot path to keep in registers through its stores
@@ -378,16 +378,16 @@ internal sealed unsafe class PagePool : IDisposable
     public TableMemory Tables
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => new(_host - Base, _validCount - _baseFrame);
+        get => new(_host - Base, _frames - _baseFrame);
     }
 
     /// <summary>Frees the memory; the pool must not be used afterwards (its owner checks that).</summary>
     public void Dispose()
     {
         _host = null;
-        _validCount = null;
+        _frames = null;
         _memory.Dispose();
-        _validCounts.Dispose();
+        _frameBuffer.Dispose();
     }
 
     private void Push(int frame, int order)
@@ -423,6 +423,14 @@ internal sealed unsafe class PagePool : IDisposable
             if (Vector.Load(start + offset) != Vector<byte>.Zero)
                 return false;
         return true;
+    }
+
+    /// <summary>Slot <paramref name="i"/> (below <see cref="QuickCapacity"/>: the callers' counts keep it there) of the recently freed frames.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref int Quick(int i)
+    {
+        Debug.Assert((uint)i < QuickCapacity);
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_quick), i);
     }
 
     private int FrameIndex(ulong pa) => (int)((pa - Base) >> Geometry.FrameShift);

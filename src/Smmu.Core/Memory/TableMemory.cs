@@ -13,12 +13,12 @@ namespace Smmu.Core.Memory;
 internal readonly unsafe struct TableMemory
 {
     private readonly byte* _hostOfPaZero;      // host address of PA 0: pool host − pool base
-    private readonly int* _countOfFrameZero;   // count of absolute frame 0: pool counts − base frame
+    private readonly PoolFrame* _frameZero;    // the record of absolute frame 0: pool frames − base frame
 
-    public TableMemory(byte* hostOfPaZero, int* countOfFrameZero)
+    public TableMemory(byte* hostOfPaZero, PoolFrame* frameZero)
     {
         _hostOfPaZero = hostOfPaZero;
-        _countOfFrameZero = countOfFrameZero;
+        _frameZero = frameZero;
     }
 
     /// <summary>The descriptor at <paramref name="index"/> of the table at <paramref name="tablePa"/> (a pool table).</summary>
@@ -28,5 +28,5 @@ internal readonly unsafe struct TableMemory
 
     /// <summary>The valid descriptors of the table at <paramref name="tablePa"/> (a pool table).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref int ValidCount(ulong tablePa) => ref _countOfFrameZero[tablePa >> Geometry.FrameShift];
+    public ref int ValidCount(ulong tablePa) => ref _frameZero[tablePa >> Geometry.FrameShift].ValidCount;
 }
