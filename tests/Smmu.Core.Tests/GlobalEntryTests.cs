@@ -48,6 +48,30 @@ public class GlobalEntryTests
         public void Dispose() => Smmu.Dispose();
     }
 
+    /// <summary>
+    /// A batch's misses after the TLB holds only pages with an ASID take the page-only miss loop (Tlb.RunPageMissesOneGroup);
+    /// a global page must still be cached without an ASID (it hands that walk to the general loop): another process hits it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllWidths))]
+    public void BatchMissesAfterPrivatePagesCacheGlobalPagesForEveryProcess(SimdWidth width)
+    {
+        using var bank = new Bank(width);
+        SmmuInstance smmu = bank.Smmu;
+        var pas = new ulong[4];
+        Ok(smmu.SwitchDomain(bank.Processes[0]));
+        Ok(smmu.TranslateBatch(Sid, [Bank.OwnIova], pas, SmmuAccess.Read, out _));   // the TLB: one page, with an ASID
+        Ok(smmu.TranslateBatch(Sid, [Bank.OwnIova, Bank.GlobalIova, Bank.GlobalIova + 0x1000, Bank.GlobalIova + 0x2000], pas,
+                               SmmuAccess.Read, out int done));
+        Assert.Equal(4, done);
+        Assert.Equal(Bank.GlobalPa + 0x2000, pas[3]);
+        Assert.Equal(4UL, smmu.Stats.TlbMisses);
+        Ok(smmu.SwitchDomain(bank.Processes[5]));
+        Ok(smmu.TranslateBatch(Sid, [Bank.GlobalIova + 0x2008, Bank.GlobalIova + 0x1010, Bank.GlobalIova], pas, SmmuAccess.Read, out _));
+        Assert.Equal(Bank.GlobalPa + 0x1010, pas[1]);
+        Assert.Equal(4UL, smmu.Stats.TlbMisses);   // all three hit the entries process 0's batch filled
+    }
+
     [Theory]
     [MemberData(nameof(AllWidths))]
     public void SwitchingProcessesCostsNoMissOnGlobalBuffers(SimdWidth width)

@@ -10,7 +10,8 @@ namespace Smmu.Core.Tests;
 /// stop at or see through: pages and 2 MiB blocks (a fill that adds a size class), the same page twice in a
 /// row (the fill just made the next one a hit), read-only pages under a write (the walk's leaf denies),
 /// holes (a translation fault), addresses in the disabled upper half (a level-0 fault before any read), and a
-/// working set larger than the TLB (evictions).
+/// working set larger than the TLB (evictions). Streams without blocks keep the TLB at pages only, where the default
+/// geometry's misses take the page-only loop (Tlb.RunPageMissesOneGroup), which must hand every other walk on.
 /// </summary>
 public class MissPathTests
 {
@@ -18,18 +19,21 @@ public class MissPathTests
     private const ulong Pages = Iova, Blocks = Iova + 0x4000_0000, ReadOnly = Iova + 0x8000_0000;
     private const int PageCount = 3000, BlockCount = 4, ReadOnlyCount = 16;
 
-    public static TheoryData<SimdWidth, uint, int> Cases => new()
+    public static TheoryData<SimdWidth, uint, int, bool> Cases => new()
     {
-        { SimdWidth.Vector256, 8, 1 },    // the default geometry: one group of ways, the specialized hit loop
-        { SimdWidth.Vector512, 8, 2 },
-        { SimdWidth.Scalar, 8, 3 },
-        { SimdWidth.Vector128, 4, 4 },    // fewer ways than a group
-        { SimdWidth.Vector256, 16, 5 },   // two groups a set
+        { SimdWidth.Vector256, 8, 1, true },    // the default geometry: one group of ways, the specialized hit loop
+        { SimdWidth.Vector512, 8, 2, true },
+        { SimdWidth.Scalar, 8, 3, true },
+        { SimdWidth.Vector128, 4, 4, true },    // fewer ways than a group
+        { SimdWidth.Vector256, 16, 5, true },   // two groups a set
+        { SimdWidth.Vector256, 8, 6, false },   // pages only: the page-only miss loop
+        { SimdWidth.Vector512, 8, 7, false },
+        { SimdWidth.Scalar, 8, 8, false },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ABatchTranslatesFaultsAndCountsAsSingleTranslationsDo(SimdWidth width, uint ways, int seed)
+    public void ABatchTranslatesFaultsAndCountsAsSingleTranslationsDo(SimdWidth width, uint ways, int seed, bool blocks)
     {
         using SmmuInstance batch = Create(c => c with { TlbWays = ways }, width);
         using SmmuInstance single = Create(c => c with { TlbWays = ways }, width);
@@ -38,7 +42,7 @@ public class MissPathTests
         var random = new Random(seed);
         foreach (SmmuAccess access in new[] { SmmuAccess.Read, SmmuAccess.Write, SmmuAccess.Read })
         {
-            ulong[] inputs = Stream(random, 4000);
+            ulong[] inputs = Stream(random, 4000, blocks);
             var batchPas = new ulong[inputs.Length];
             var batchCodes = new int[inputs.Length];
             for (int start = 0; start < inputs.Length;)
@@ -114,7 +118,7 @@ public class MissPathTests
         Ok(smmu.Map(d, ReadOnly, Pa + 0x8000_0000, ReadOnlyCount * Page, SmmuProt.Read));
     }
 
-    private static ulong[] Stream(Random random, int count)
+    private static ulong[] Stream(Random random, int count, bool blocks)
     {
         var inputs = new ulong[count];
         ulong previous = Pages;
@@ -126,7 +130,8 @@ public class MissPathTests
             {
                 < 55 => Pages + (ulong)random.Next(PageCount / 64 * 65) * Page + offset,   // a page, or now and then a hole
                 < 70 => previous + 8,                                                      // the next word: often the same page
-                < 82 => Blocks + (ulong)random.NextInt64(BlockCount * (long)Block) & ~7UL,
+                < 82 when blocks => Blocks + (ulong)random.NextInt64(BlockCount * (long)Block) & ~7UL,
+                < 82 => Pages + (ulong)random.Next(PageCount / 64 * 65) * Page + offset,
                 < 96 => ReadOnly + (ulong)random.Next(ReadOnlyCount) * Page + offset,
                 < 98 => 0xffff_8000_0000_0000 + offset,                                   // the upper half: not split, disabled
                 _ => Pages + 0x2000_0000 + offset,                                         // nothing mapped

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Smmu.Core.PageTables;
 
 namespace Smmu.Core.Translation;
 
@@ -43,9 +46,18 @@ internal sealed unsafe partial class Tlb
             }
             if (walk.IsStage1Granule4K)
             {
-                i = RunMissesStage1Granule4K<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
-                                                      out bool faulted);
-                if (faulted)
+                MissRunEnd end = MissRunEnd.Declined;
+                if (Ways == TlbLayout.GroupWays && _sizeClasses == 1u << TlbLayout.PageClass4K && _noAsidClasses == 0
+                    && context.Asid != TlbLayout.NoAsid)
+                    i = RunPageMissesOneGroup<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
+                                                       out end);
+                if (end == MissRunEnd.Declined)
+                {
+                    i = RunMissesStage1Granule4K<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
+                                                          out bool faulted);
+                    end = faulted ? MissRunEnd.Faulted : MissRunEnd.NextHits;
+                }
+                if (end == MissRunEnd.Faulted)
                 {
                     entry = -1;  // a fault: the caller walks again and raises it
                     return i;
@@ -275,6 +287,101 @@ internal sealed unsafe partial class Tlb
             if (!nextMisses || ((nextInput ^ input) >> shift) == 0)
             {
                 faulted = false;
+                return i;
+            }
+            input = nextInput;
+            descended = nextDescended;
+            offset = nextOffset;
+            level = nextLevel;
+        }
+    }
+
+    /// <summary>How a miss loop stopped: before an input that hits (or at the end), at one the slow path must walk and raise, or
+    /// (<see cref="RunPageMissesOneGroup"/> only) before one it leaves to <see cref="RunMissesStage1Granule4K"/>.</summary>
+    private enum MissRunEnd { NextHits, Faulted, Declined }
+
+    /// <summary>
+    /// <see cref="RunMissesStage1Granule4K"/> for the TLB's usual state: the default geometry (a set is one group of
+    /// 8 ways), only 4 KiB pages cached, none without an ASID, and a context with an ASID. Its probe of the next input
+    /// and its fill of a page are then the hit loop's arithmetic, with the page's shift and class as constants and one
+    /// compare for the way, and the loop's state comes closer to fitting the registers (the general loop spills on every
+    /// miss). Same walk, same way choice and victim, same entry, same counts. It fills pages only: at an input whose walk
+    /// ends anywhere else — a block or a global page (which would add a class or an entry without an ASID), a fault, a
+    /// denial — it stops before that input with <see cref="MissRunEnd.Declined"/>, and the general loop takes it from there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunPageMissesOneGroup<TKernel>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context, AccessRights need,
+                                               in WalkContext walk, ref int walks, ref int descriptorReads, out MissRunEnd end)
+        where TKernel : struct, ITlbKernel
+    {
+        const int PageShift = Geometry.Granule4K;
+        const ulong OffsetMask = (1UL << PageShift) - 1;
+        const int WaysLog2 = 3;   // TlbLayout.GroupWays
+        Debug.Assert(Ways == TlbLayout.GroupWays && TlbLayout.SizeClassShift(TlbLayout.PageClass4K) == PageShift);
+        ushort asid = context.Asid;
+        ulong salt = context.Salt;
+        ulong tagXor = context.TagBase | TlbLayout.PageClass4K;   // TagOf, as in the hit loop: the tag base has no low bits
+        int pageReads = Geometry.LastLevel - walk.Stage1.StartLevel + 1;
+        ulong input = Unsafe.Add(ref inputs, i);
+        bool descended = Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level);
+        while (true)
+        {
+            // As in the general loop: the next input is probed, and if it misses its tables descended and its leaf's line
+            // fetched, before this walk's last load.
+            bool nextMisses = false, nextDescended = false;
+            ulong nextInput = 0, nextOffset = 0;
+            int nextLevel = 0;
+            if (i + 1 < count)
+            {
+                nextInput = Unsafe.Add(ref inputs, i + 1);
+                nint nextSet = (nint)(((nextInput >> PageShift) ^ salt) & _setMask) << WaysLog2;
+                nextMisses = TKernel.MatchGroup(_tags + nextSet, _asids + nextSet, (nextInput & ~OffsetMask) ^ tagXor, asid) == 0;
+                if (nextMisses)
+                {
+                    nextDescended = Walker.DescendStage1Granule4K(walk, nextInput, out nextOffset, out nextLevel);
+                    if (nextDescended)
+                        walk.Pool.Prefetch(nextOffset);
+                }
+            }
+            ulong pte = descended ? walk.Pool.WordAtOffset(offset) : 0;
+            AccessRights rights = Pte.Rights(pte);
+            if (!descended || level != Geometry.LastLevel || !Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0
+                || Pte.IsGlobal(pte))
+            {
+                end = MissRunEnd.Declined;
+                return i;
+            }
+            // The fill (Fill's rules for a page with an ASID): an empty way, else the set's round-robin victim.
+            nint set = (nint)(((input >> PageShift) ^ salt) & _setMask);
+            nint setBase = set << WaysLog2;
+            uint empty = TKernel.MatchAsidGroup(_asids + setBase, TlbLayout.InvalidAsid);
+            int way;
+            if (empty != 0)
+            {
+                way = BitOperations.TrailingZeroCount(empty);
+            }
+            else
+            {
+                // set is masked by _setMask: always inside the Sets-long array.
+                ref ushort victim = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_nextVictim), set);
+                way = victim;
+                victim = (ushort)((way + 1) & (TlbLayout.GroupWays - 1));
+            }
+            nint entry = setBase + way;
+            ForgetWatch(entry);
+            ulong outputBase = Pte.OutputAddress(pte, PageShift);
+            _tags[entry] = (input & ~OffsetMask) ^ tagXor;
+            _asids[entry] = asid;
+            _outputs[entry] = outputBase;
+            _info[entry] = (byte)((uint)rights | (uint)Geometry.LastLevel << TlbLayout.LevelShift);
+            walks++;
+            descriptorReads += pageReads;
+            Unsafe.Add(ref outputs, i) = outputBase | (input & OffsetMask);
+            i++;
+            // The next probe came before this fill: if the next input lies in the page just cached, it hits now.
+            if (!nextMisses || ((nextInput ^ input) >> PageShift) == 0)
+            {
+                end = MissRunEnd.NextHits;
                 return i;
             }
             input = nextInput;

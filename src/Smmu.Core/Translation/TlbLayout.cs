@@ -57,6 +57,9 @@ internal static class TlbLayout
     /// <summary>Size classes.</summary>
     public const int SizeClassCount = 7;
 
+    /// <summary>The size class of a 4 KiB page (<see cref="ClassShifts"/>[0]).</summary>
+    public const int PageClass4K = 0;
+
     /// <summary>log2 of the bytes an entry of <paramref name="sizeClass"/> covers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int SizeClassShift(int sizeClass) => ClassShifts[sizeClass];
