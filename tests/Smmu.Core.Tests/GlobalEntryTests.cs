@@ -72,6 +72,21 @@ public class GlobalEntryTests
         Assert.Equal(4UL, smmu.Stats.TlbMisses);   // all three hit the entries process 0's batch filled
     }
 
+    /// <summary>As above for single translations, whose miss takes the page-only fill in the same TLB state.</summary>
+    [Theory]
+    [MemberData(nameof(AllWidths))]
+    public void SingleMissesAfterPrivatePagesCacheGlobalPagesForEveryProcess(SimdWidth width)
+    {
+        using var bank = new Bank(width);
+        SmmuInstance smmu = bank.Smmu;
+        Ok(smmu.SwitchDomain(bank.Processes[0]));
+        smmu.TranslateOk(Bank.OwnIova);   // the TLB: one page, with an ASID
+        Assert.Equal(Bank.GlobalPa + 0x1008, smmu.TranslateOk(Bank.GlobalIova + 0x1008));
+        Ok(smmu.SwitchDomain(bank.Processes[5]));
+        Assert.Equal(Bank.GlobalPa + 0x1010, smmu.TranslateOk(Bank.GlobalIova + 0x1010));
+        Assert.Equal(2UL, smmu.Stats.TlbMisses);   // process 5 hit the entry process 0's miss filled
+    }
+
     [Theory]
     [MemberData(nameof(AllWidths))]
     public void SwitchingProcessesCostsNoMissOnGlobalBuffers(SimdWidth width)

@@ -69,6 +69,40 @@ internal sealed unsafe partial class Tlb
     }
 
     /// <summary>
+    /// <see cref="Fill{TKernel}(ulong, in TlbContext, ulong, int, int, AccessRights, bool)"/> of a 4 KiB page with an ASID
+    /// when the TLB holds pages only, in the default geometry (<see cref="HoldsPagesOnlyOneGroup"/>): the same way (an empty
+    /// one, else the set's round-robin victim) and the same entry, with the page's shift and class as constants and no class
+    /// to add. <paramref name="tagXor"/> is the context's tag base with the page's class.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FillPageOneGroup<TKernel>(ulong input, ushort asid, ulong salt, ulong tagXor, ulong outputBase, AccessRights rights)
+        where TKernel : struct, ITlbKernel
+    {
+        const int WaysLog2 = 3;   // TlbLayout.GroupWays
+        nint set = (nint)(((input >> Geometry.Granule4K) ^ salt) & _setMask);
+        nint setBase = set << WaysLog2;
+        uint empty = TKernel.MatchAsidGroup(_asids + setBase, TlbLayout.InvalidAsid);
+        int way;
+        if (empty != 0)
+        {
+            way = BitOperations.TrailingZeroCount(empty);
+        }
+        else
+        {
+            // set is masked by _setMask: always inside the Sets-long array.
+            ref ushort victim = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_nextVictim), set);
+            way = victim;
+            victim = (ushort)((way + 1) & (TlbLayout.GroupWays - 1));
+        }
+        nint entry = setBase + way;
+        ForgetWatch(entry);
+        _tags[entry] = (input & ~Geometry.FrameOffsetMask) ^ tagXor;
+        _asids[entry] = asid;
+        _outputs[entry] = outputBase;
+        _info[entry] = (byte)((uint)rights | (uint)Geometry.LastLevel << TlbLayout.LevelShift);
+    }
+
+    /// <summary>
     /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>)
     /// and fill (<see cref="TryFillLeaf4K"/>), with none of the general walk's fault bookkeeping; the output address and the
     /// descriptors read. False when the walk faults or its leaf denies <paramref name="need"/>: the caller's slow path
@@ -81,10 +115,26 @@ internal sealed unsafe partial class Tlb
     {
         reads = 0;
         output = 0;
-        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level)
-            || !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
+        if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level))
             return false;
-        reads = level - walk.Stage1.StartLevel + 1;
+        int descriptorReads = level - walk.Stage1.StartLevel + 1;
+        if (level == Geometry.LastLevel && HoldsPagesOnlyOneGroup(context))
+        {
+            // The usual page miss: RunPageMissesOneGroup's fill.
+            ulong pte = walk.Pool.WordAtOffset(offset);
+            AccessRights rights = Pte.Rights(pte);
+            if (Walker.IsUsableLeaf4K(walk, pte, level) && (need & ~rights) == 0 && !Pte.IsGlobal(pte))
+            {
+                ulong outputBase = Pte.OutputAddress(pte, Geometry.Granule4K);
+                FillPageOneGroup<TKernel>(input, context.Asid, context.Salt, context.TagBase | TlbLayout.PageClass4K, outputBase, rights);
+                output = outputBase | (input & Geometry.FrameOffsetMask);
+                reads = descriptorReads;
+                return true;
+            }
+        }
+        if (!TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
+            return false;
+        reads = descriptorReads;
         return true;
     }
 

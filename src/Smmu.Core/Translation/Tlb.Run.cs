@@ -47,8 +47,7 @@ internal sealed unsafe partial class Tlb
             if (walk.IsStage1Granule4K)
             {
                 MissRunEnd end = MissRunEnd.Declined;
-                if (Ways == TlbLayout.GroupWays && _sizeClasses == 1u << TlbLayout.PageClass4K && _noAsidClasses == 0
-                    && context.Asid != TlbLayout.NoAsid)
+                if (HoldsPagesOnlyOneGroup(context))
                     i = RunPageMissesOneGroup<TKernel>(ref inputs, ref outputs, i, count, context, need, walk, ref walks, ref descriptorReads,
                                                        out end);
                 if (end == MissRunEnd.Declined)
@@ -296,6 +295,15 @@ internal sealed unsafe partial class Tlb
         }
     }
 
+    /// <summary>
+    /// True in the TLB's usual state for <paramref name="context"/>: the default geometry (a set is one group of 8 ways),
+    /// only 4 KiB pages cached, none without an ASID, and a context with an ASID — where a page's probe and fill reduce to
+    /// <see cref="RunPageMissesOneGroup"/>'s and <see cref="FillPageOneGroup"/>'s arithmetic.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HoldsPagesOnlyOneGroup(in TlbContext context) =>
+        Ways == TlbLayout.GroupWays && _sizeClasses == 1u << TlbLayout.PageClass4K && _noAsidClasses == 0 && context.Asid != TlbLayout.NoAsid;
+
     /// <summary>How a miss loop stopped: before an input that hits (or at the end), at one the slow path must walk and raise, or
     /// (<see cref="RunPageMissesOneGroup"/> only) before one it leaves to <see cref="RunMissesStage1Granule4K"/>.</summary>
     private enum MissRunEnd { NextHits, Faulted, Declined }
@@ -351,29 +359,8 @@ internal sealed unsafe partial class Tlb
                 end = MissRunEnd.Declined;
                 return i;
             }
-            // The fill (Fill's rules for a page with an ASID): an empty way, else the set's round-robin victim.
-            nint set = (nint)(((input >> PageShift) ^ salt) & _setMask);
-            nint setBase = set << WaysLog2;
-            uint empty = TKernel.MatchAsidGroup(_asids + setBase, TlbLayout.InvalidAsid);
-            int way;
-            if (empty != 0)
-            {
-                way = BitOperations.TrailingZeroCount(empty);
-            }
-            else
-            {
-                // set is masked by _setMask: always inside the Sets-long array.
-                ref ushort victim = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_nextVictim), set);
-                way = victim;
-                victim = (ushort)((way + 1) & (TlbLayout.GroupWays - 1));
-            }
-            nint entry = setBase + way;
-            ForgetWatch(entry);
             ulong outputBase = Pte.OutputAddress(pte, PageShift);
-            _tags[entry] = (input & ~OffsetMask) ^ tagXor;
-            _asids[entry] = asid;
-            _outputs[entry] = outputBase;
-            _info[entry] = (byte)((uint)rights | (uint)Geometry.LastLevel << TlbLayout.LevelShift);
+            FillPageOneGroup<TKernel>(input, asid, salt, tagXor, outputBase, rights);
             walks++;
             descriptorReads += pageReads;
             Unsafe.Add(ref outputs, i) = outputBase | (input & OffsetMask);
