@@ -267,11 +267,7 @@ internal sealed unsafe partial class Tlb
                              && Probe<TKernel>(tags, asids, nextInput, asid, salt, tagBase, BitOperations.TrailingZeroCount(classes), setMask,
                                                waysLog2, groupMask, ways) < 0;
                 if (nextMisses)
-                {
-                    nextDescended = Walker.DescendStage1Granule4K(walk, nextInput, out nextOffset, out nextLevel);
-                    if (nextDescended)
-                        walk.Pool.Prefetch(nextOffset);
-                }
+                    nextDescended = DescendAndPrefetchLeaf(walk, nextInput, out nextOffset, out nextLevel);
             }
             if (!descended || !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out ulong output, out int shift))
             {
@@ -304,6 +300,19 @@ internal sealed unsafe partial class Tlb
     private bool HoldsPagesOnlyOneGroup(in TlbContext context) =>
         Ways == TlbLayout.GroupWays && _sizeClasses == 1u << TlbLayout.PageClass4K && _noAsidClasses == 0 && context.Asid != TlbLayout.NoAsid;
 
+    /// <summary>
+    /// The miss loops' look-ahead: descends <paramref name="input"/>'s table levels (<see cref="Walker.DescendStage1Granule4K"/>)
+    /// and asks for its leaf descriptor's line, so that its walk's last load overlaps the current one's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool DescendAndPrefetchLeaf(in WalkContext walk, ulong input, out ulong offset, out int level)
+    {
+        bool descended = Walker.DescendStage1Granule4K(walk, input, out offset, out level);
+        if (descended)
+            walk.Pool.Prefetch(offset);
+        return descended;
+    }
+
     /// <summary>How a miss loop stopped: before an input that hits (or at the end), at one the slow path must walk and raise, or
     /// (<see cref="RunPageMissesOneGroup"/> only) before one it leaves to <see cref="RunMissesStage1Granule4K"/>.</summary>
     private enum MissRunEnd { NextHits, Faulted, Declined }
@@ -316,6 +325,8 @@ internal sealed unsafe partial class Tlb
     /// miss). Same walk, same way choice and victim, same entry, same counts. It fills pages only: at an input whose walk
     /// ends anywhere else — a block or a global page (which would add a class or an entry without an ASID), a fault, a
     /// denial — it stops before that input with <see cref="MissRunEnd.Declined"/>, and the general loop takes it from there.
+    /// It repeats the general loop's shape on purpose, as the hit loops do: one loop specialized through parameters would
+    /// carry the general loop's live values, which is what this one exists to shed.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunPageMissesOneGroup<TKernel>(ref ulong inputs, ref ulong outputs, int i, int count, in TlbContext context, AccessRights need,
@@ -345,11 +356,7 @@ internal sealed unsafe partial class Tlb
                 nint nextSet = (nint)(((nextInput >> PageShift) ^ salt) & _setMask) << WaysLog2;
                 nextMisses = TKernel.MatchGroup(_tags + nextSet, _asids + nextSet, (nextInput & ~OffsetMask) ^ tagXor, asid) == 0;
                 if (nextMisses)
-                {
-                    nextDescended = Walker.DescendStage1Granule4K(walk, nextInput, out nextOffset, out nextLevel);
-                    if (nextDescended)
-                        walk.Pool.Prefetch(nextOffset);
-                }
+                    nextDescended = DescendAndPrefetchLeaf(walk, nextInput, out nextOffset, out nextLevel);
             }
             ulong pte = descended ? walk.Pool.WordAtOffset(offset) : 0;
             AccessRights rights = Pte.Rights(pte);
