@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -78,6 +79,7 @@ internal sealed unsafe partial class Tlb
     private void FillPageOneGroup<TKernel>(ulong input, ushort asid, ulong salt, ulong tagXor, ulong outputBase, AccessRights rights)
         where TKernel : struct, ITlbKernel
     {
+        Debug.Assert(Ways == TlbLayout.GroupWays && TlbLayout.SizeClassShift(TlbLayout.PageClass4K) == Geometry.Granule4K);
         const int WaysLog2 = 3;   // TlbLayout.GroupWays
         nint set = (nint)(((input >> Geometry.Granule4K) ^ salt) & _setMask);
         nint setBase = set << WaysLog2;
@@ -103,6 +105,27 @@ internal sealed unsafe partial class Tlb
     }
 
     /// <summary>
+    /// The page-only fill's walk end, for the batch's page-only loop and the single miss alike: if <paramref name="pte"/>
+    /// (read at level 3) is a page the TLB may cache (<see cref="Walker.IsUsableLeaf4K"/>), grants <paramref name="need"/> and
+    /// is not global, caches it (<see cref="FillPageOneGroup"/>) and gives the output address; otherwise false, with nothing
+    /// changed, and the caller hands the walk to the general fill or the slow path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryFillPageOneGroup<TKernel>(ulong input, ulong pte, AccessRights need, in WalkContext walk, ushort asid, ulong salt,
+                                              ulong tagXor, out ulong output)
+        where TKernel : struct, ITlbKernel
+    {
+        AccessRights rights = Pte.Rights(pte);
+        output = 0;
+        if (!Walker.IsUsableLeaf4K(walk, pte, Geometry.LastLevel) || (need & ~rights) != 0 || Pte.IsGlobal(pte))
+            return false;   // not a page, a fault, a denial, or a global page (an entry without an ASID)
+        ulong outputBase = Pte.OutputAddress(pte, Geometry.Granule4K);
+        FillPageOneGroup<TKernel>(input, asid, salt, tagXor, outputBase, rights);
+        output = outputBase | (input & Geometry.FrameOffsetMask);
+        return true;
+    }
+
+    /// <summary>
     /// A single translation's miss on a stage-1 bank with the 4 KiB granule: walk (<see cref="Walker.DescendStage1Granule4K"/>)
     /// and fill (<see cref="TryFillLeaf4K"/>), with none of the general walk's fault bookkeeping; the output address and the
     /// descriptors read. False when the walk faults or its leaf denies <paramref name="need"/>: the caller's slow path
@@ -118,21 +141,11 @@ internal sealed unsafe partial class Tlb
         if (!Walker.DescendStage1Granule4K(walk, input, out ulong offset, out int level))
             return false;
         int descriptorReads = level - walk.Stage1.StartLevel + 1;
-        if (level == Geometry.LastLevel && HoldsPagesOnlyOneGroup(context))
-        {
-            // The usual page miss: RunPageMissesOneGroup's fill.
-            ulong pte = walk.Pool.WordAtOffset(offset);
-            AccessRights rights = Pte.Rights(pte);
-            if (Walker.IsUsableLeaf4K(walk, pte, level) && (need & ~rights) == 0 && !Pte.IsGlobal(pte))
-            {
-                ulong outputBase = Pte.OutputAddress(pte, Geometry.Granule4K);
-                FillPageOneGroup<TKernel>(input, context.Asid, context.Salt, context.TagBase | TlbLayout.PageClass4K, outputBase, rights);
-                output = outputBase | (input & Geometry.FrameOffsetMask);
-                reads = descriptorReads;
-                return true;
-            }
-        }
-        if (!TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
+        // The usual page miss takes the page-only loop's fill; anything else, or that fill declining, the general one.
+        bool filled = level == Geometry.LastLevel && HoldsPagesOnlyOneGroup(context)
+            && TryFillPageOneGroup<TKernel>(input, walk.Pool.WordAtOffset(offset), need, walk, context.Asid, context.Salt,
+                                            context.TagBase | TlbLayout.PageClass4K, out output);
+        if (!filled && !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
             return false;
         reads = descriptorReads;
         return true;

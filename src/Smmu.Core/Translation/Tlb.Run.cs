@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -336,7 +335,6 @@ internal sealed unsafe partial class Tlb
         const int PageShift = Geometry.Granule4K;
         const ulong OffsetMask = (1UL << PageShift) - 1;
         const int WaysLog2 = 3;   // TlbLayout.GroupWays
-        Debug.Assert(Ways == TlbLayout.GroupWays && TlbLayout.SizeClassShift(TlbLayout.PageClass4K) == PageShift);
         ushort asid = context.Asid;
         ulong salt = context.Salt;
         ulong tagXor = context.TagBase | TlbLayout.PageClass4K;   // TagOf, as in the hit loop: the tag base has no low bits
@@ -358,19 +356,15 @@ internal sealed unsafe partial class Tlb
                 if (nextMisses)
                     nextDescended = DescendAndPrefetchLeaf(walk, nextInput, out nextOffset, out nextLevel);
             }
-            ulong pte = descended ? walk.Pool.WordAtOffset(offset) : 0;
-            AccessRights rights = Pte.Rights(pte);
-            if (!descended || level != Geometry.LastLevel || !Walker.IsUsableLeaf4K(walk, pte, level) || (need & ~rights) != 0
-                || Pte.IsGlobal(pte))
+            if (!descended || level != Geometry.LastLevel
+                || !TryFillPageOneGroup<TKernel>(input, walk.Pool.WordAtOffset(offset), need, walk, asid, salt, tagXor, out ulong output))
             {
                 end = MissRunEnd.Declined;
                 return i;
             }
-            ulong outputBase = Pte.OutputAddress(pte, PageShift);
-            FillPageOneGroup<TKernel>(input, asid, salt, tagXor, outputBase, rights);
             walks++;
             descriptorReads += pageReads;
-            Unsafe.Add(ref outputs, i) = outputBase | (input & OffsetMask);
+            Unsafe.Add(ref outputs, i) = output;
             i++;
             // The next probe came before this fill: if the next input lies in the page just cached, it hits now.
             if (!nextMisses || ((nextInput ^ input) >> PageShift) == 0)
