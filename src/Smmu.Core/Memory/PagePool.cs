@@ -146,9 +146,9 @@ internal sealed unsafe class PagePool : IDisposable
             k--;
             Push(frame + (1 << k), k);   // the upper half goes back; the lower half is split further or taken
         }
-        Debug.Assert(IsZero(frame, order), "a free block is all-zero");
+        // Free frames are all-zero and count no descriptors (a table is freed empty, or zeroed and its count reset).
+        Debug.Assert(IsZero(frame, order) && _frames[frame].ValidCount == 0, "a free block is all-zero and counts none");
         _frames[frame].BlockOrder = (byte)order;
-        _frames[frame].ValidCount = 0;
         for (int f = frame; f < frame + (1 << order); f++)
             _frames[f].Level = (sbyte)level;
         FreePages -= 1 << order;
@@ -340,7 +340,7 @@ internal sealed unsafe class PagePool : IDisposable
     public ref ulong Descriptor(ulong tablePa, int index)
     {
         Debug.Assert(Contains(tablePa + (ulong)index * Geometry.DescriptorSize));
-        return ref *(ulong*)(_host + (tablePa - Base) + (ulong)index * Geometry.DescriptorSize);
+        return ref Tables.Descriptor(tablePa, index);
     }
 
     /// <summary>The 8 bytes at <paramref name="pa"/> (8-byte aligned, inside the pool).</summary>
@@ -369,7 +369,7 @@ internal sealed unsafe class PagePool : IDisposable
     }
 
     /// <summary>Valid descriptors in the table at <paramref name="tablePa"/>.</summary>
-    public ref int ValidCount(ulong tablePa) => ref _frames[FrameIndex(tablePa)].ValidCount;
+    public ref int ValidCount(ulong tablePa) => ref Tables.ValidCount(tablePa);
 
     /// <summary>
     /// The tables' descriptors and valid counts addressed by PA, for a hot path to keep in registers through its stores
