@@ -142,10 +142,15 @@ internal sealed unsafe partial class Tlb
             return false;
         int descriptorReads = level - walk.Stage1.StartLevel + 1;
         // The usual page miss takes the page-only loop's fill; anything else, or that fill declining, the general one.
-        bool filled = level == Geometry.LastLevel && HoldsPagesOnlyOneGroup(context)
+        if (level == Geometry.LastLevel && HoldsPagesOnlyOneGroup(context)
             && TryFillPageOneGroup<TKernel>(input, walk.Pool.WordAtOffset(offset), need, walk, context.Asid, context.Salt,
-                                            context.TagBase | TlbLayout.PageClass4K, out output);
-        if (!filled && !TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
+                                            context.TagBase | TlbLayout.PageClass4K, out ulong pageOutput))
+        {
+            output = pageOutput;
+            reads = descriptorReads;
+            return true;
+        }
+        if (!TryFillLeaf4K<TKernel>(input, context, need, walk, offset, level, out output, out _))
             return false;
         reads = descriptorReads;
         return true;
